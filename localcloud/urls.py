@@ -7,18 +7,20 @@ import re
 from localcloud.settings import EXECUTE_API_PREFIX
 
 _EXECUTE_API_URL = re.compile(
-    r"^https://(?P<api_id>[a-z0-9]+)\.execute-api\.[a-z0-9-]+\.amazonaws\.com(?P<rest>/.*)?$"
+    r"https://(?P<api_id>[a-z0-9]+)\.execute-api\.[a-z0-9-]+\.amazonaws\.com(?P<rest>/[^\s'\"]*)?"
 )
 
 
-def local_execute_api_url(url: str, endpoint_url: str) -> str:
-    """Return the local-cloud address of an ``execute-api`` URL; other URLs are unchanged.
+def local_execute_api_url(text: str, endpoint_url: str) -> str:
+    """Replace every ``execute-api`` URL in ``text`` by its local-cloud address.
 
     ``https://abc123.execute-api.us-east-1.amazonaws.com/Prod/items`` becomes
-    ``http://127.0.0.1:4566/_aws/execute-api/abc123/Prod/items``.
+    ``http://127.0.0.1:4566/_aws/execute-api/abc123/Prod/items``; the rest of ``text`` (say,
+    a ready-to-paste ``curl`` command around the URL) is unchanged.
     """
-    match = _EXECUTE_API_URL.match(url)
-    if match is None:
-        return url
-    rest = match.group("rest") or "/"
-    return f"{endpoint_url.rstrip('/')}{EXECUTE_API_PREFIX}/{match.group('api_id')}{rest}"
+    base = endpoint_url.rstrip("/") + EXECUTE_API_PREFIX
+
+    def _local(match: re.Match[str]) -> str:
+        return f"{base}/{match.group('api_id')}{match.group('rest') or '/'}"
+
+    return _EXECUTE_API_URL.sub(_local, text)

@@ -1,0 +1,1 @@
+"""Items API: a REST resource backed by DynamoDB (the Simple Web Service pattern)."""
