@@ -127,10 +127,13 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(
-        level=os.environ.get("LOCALCLOUD_LOG_LEVEL", "WARNING"),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    level = os.environ.get("LOCALCLOUD_LOG_LEVEL", "WARNING").upper()
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # werkzeug logs every request at INFO and samtranslator warns about its own feature
+    # toggles: both drown what `up` prints unless a lower level is asked for.
+    asked = logging.getLevelName(level)
+    for noisy in ("werkzeug", "samtranslator"):
+        logging.getLogger(noisy).setLevel(asked if asked <= logging.INFO else logging.ERROR)
     parser = argparse.ArgumentParser(prog="localcloud", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
 
