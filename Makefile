@@ -109,6 +109,10 @@ integration: $(STAMP) ## Run APP's integration tests against its stack on AWS [S
 delete: $(STAMP) ## Delete APP's stack from AWS [STACK=name]
 	$(SAM) delete --config-env $(APP) --no-prompts $(if $(STACK),--stack-name $(STACK))
 
+.PHONY: redrive
+redrive: $(STAMP) ## Replay APP's dead-lettered work back to its source [STACK=name]; honours AWS_ENDPOINT_URL
+	$(PY) tools/redrive.py $(APP) $(if $(STACK),--stack-name $(STACK))
+
 # --- templates -----------------------------------------------------------------------------
 
 .PHONY: eject
