@@ -2,8 +2,10 @@
 
 One werkzeug server on loopback answers every AWS API through moto, the API Gateway data
 plane under ``/_aws/execute-api/{api_id}/{stage}/...`` and a small admin API under
-``/_localcloud/``. Each concern (Lambda runtime, CloudFormation models, API Gateway) lives in
-its own subpackage and is installed into moto here, in the one process that holds moto's state.
+``/_localcloud/`` (``/health``; ``/faults``, the Lambda fault switch of
+:mod:`localcloud.awslambda.faults`). Each concern (Lambda runtime, CloudFormation models,
+API Gateway) lives in its own subpackage and is installed into moto here, in the one process
+that holds moto's state.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import os
 import socket
 import threading
 from collections.abc import Callable, Iterable
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
@@ -81,9 +84,12 @@ class LocalCloud:
     def _build_app(self) -> WsgiApp:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-        from localcloud import apigateway, awslambda, cloudformation
+        from localcloud import apigateway, awslambda, cloudformation, rds
+        from localcloud.awslambda import event_sources
 
+        self._shutdown_hooks.append(event_sources.install(self.settings))
         self._shutdown_hooks.append(awslambda.install(self.settings))
+        self._shutdown_hooks.append(rds.install(self.settings))
         cloudformation.install(self.settings)
         execute_api = apigateway.ExecuteApiApp(self.settings)
         moto_app = DomainDispatcherApplication(create_backend_app)
@@ -103,10 +109,26 @@ class _Dispatcher:
         if path.startswith(EXECUTE_API_PREFIX + "/"):
             return self._execute_api(environ, start_response)
         if path.startswith(ADMIN_PREFIX + "/"):
-            return self._admin(path[len(ADMIN_PREFIX) :], start_response)
+            return self._admin(path[len(ADMIN_PREFIX) :], environ, start_response)
         return self._moto(environ, start_response)
 
-    def _admin(self, path: str, start_response: Callable[..., Any]) -> list[bytes]:
+    def _admin(
+        self, path: str, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> list[bytes]:
+        if path == "/faults" or path.startswith("/faults/"):
+            from localcloud.awslambda.faults import handle_admin
+
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            body = environ["wsgi.input"].read(length) if length > 0 else b""
+            status, document = handle_admin(
+                str(environ.get("REQUEST_METHOD", "GET")).upper(),
+                path[len("/faults") :],
+                str(environ.get("QUERY_STRING", "")),
+                body,
+            )
+            reason = HTTPStatus(status).phrase
+            start_response(f"{status} {reason}", [("Content-Type", "application/json")])
+            return [json.dumps(document).encode()]
         if path == "/health":
             body = json.dumps(
                 {"status": "ready", "endpoint_url": self._settings.endpoint_url}

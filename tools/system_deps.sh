@@ -8,6 +8,11 @@ command -v make >/dev/null 2>&1 || need+=(make)
 command -v node >/dev/null 2>&1 || need+=(nodejs)
 command -v npm >/dev/null 2>&1 || need+=(npm)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
+# PostgreSQL server binaries (initdb, postgres) for the local cloud's Aurora PostgreSQL.
+# Debian keeps them off PATH, in /usr/lib/postgresql/<version>/bin.
+if ! command -v initdb >/dev/null 2>&1 && ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
+  need+=(postgresql)
+fi
 
 [ ${#need[@]} -eq 0 ] && exit 0
 
@@ -21,5 +26,12 @@ if [ "$(id -u)" -ne 0 ]; then
   sudo="sudo"
 fi
 echo "installing system packages: ${need[*]}"
+if [[ " ${need[*]} " == *" postgresql "* && ! -e /etc/postgresql-common/createcluster.conf ]]; then
+  # The local cloud runs its own server (its own initdb, as the postgres user): Debian's
+  # package must not create and start a "main" cluster of its own.
+  $sudo mkdir -p /etc/postgresql-common
+  echo "create_main_cluster = false" | $sudo tee /etc/postgresql-common/createcluster.conf >/dev/null
+fi
 $sudo apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+  -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "${need[@]}" >/dev/null

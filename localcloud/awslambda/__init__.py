@@ -9,12 +9,15 @@ concurrency, and its logs in CloudWatch Logs ``/aws/lambda/<function>`` (:mod:`.
 
 Other parts of the local cloud invoke functions with :func:`invoke_function` (or
 ``get_runtime().invoke(...)``), which takes moto's function object; an ``Event`` invoke is
-handed to ``get_runtime().async_dispatcher``, replaceable by the asynchronous-invocation
-machinery (retries, DLQ, destinations).
+handed to ``get_runtime().async_dispatcher``: Lambda's internal queue with its retries,
+dead-letter queues and destinations (:mod:`.async_invoke`, :mod:`.destinations`). SNS
+delivers to Lambda subscriptions through that queue (:mod:`.sns`). Every invocation
+consults the fault switch (:mod:`.faults`, admin API ``/_localcloud/faults``).
 
 Settings from the environment: ``MOTO_LAMBDA_CONCURRENCY_QUOTA`` (the account's concurrency
 quota, default 1000, the variable moto itself reads) and ``LOCALCLOUD_LAMBDA_IDLE_SECONDS``
-(how long an idle execution environment is kept, default 600).
+(how long an idle execution environment is kept, default 600); the asynchronous queue's
+settings are described in :mod:`.async_invoke`.
 """
 
 from __future__ import annotations
@@ -83,7 +86,9 @@ def invoke_function(fn: Any, request: InvokeRequest, *, throttle: bool = False) 
 
 def install(settings: CloudSettings) -> Callable[[], None]:
     """Run Lambda functions of this process's moto on local workers; returns the stop hook."""
-    from localcloud.awslambda import patch
+    from localcloud.awslambda import destinations, patch, sns
+    from localcloud.awslambda.async_invoke import AsyncInvoker
+    from localcloud.awslambda.faults import FAULTS
 
     idle = float(os.environ.get(IDLE_SECONDS_ENV) or DEFAULT_IDLE_SECONDS)
     runtime = LambdaRuntime(
@@ -91,16 +96,23 @@ def install(settings: CloudSettings) -> Callable[[], None]:
         settings.endpoint_url,
         log_writer=patch.write_logs,
         idle_seconds=idle,
+        faults=FAULTS,
     )
+    FAULTS.resolve_alias = destinations.alias_version
     runtime.start()
+    invoker = AsyncInvoker(runtime.invoke, destinations.MotoAsyncBackend())
+    runtime.async_dispatcher = invoker
     with _runtimes_lock:
         _runtimes.append(runtime)
     patch.apply(get_runtime)
+    destinations.apply()
+    sns.apply()
 
     def shutdown() -> None:
         with _runtimes_lock:
             if runtime in _runtimes:
                 _runtimes.remove(runtime)
+        invoker.stop()
         runtime.stop()
 
     return shutdown

@@ -6,6 +6,9 @@ start), and an environment whose code or configuration is outdated is retired. T
 of invocations in flight is capped by the function's reserved concurrency, or by what the
 account quota leaves unreserved; past the cap a synchronous invoke is throttled (429) while
 internal callers (event sources) wait for a free slot.
+
+Every invocation first asks the fault switch (:mod:`.faults`) whether a test wants it to
+fail, time out or be throttled; the answer takes the place of running the handler.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from localcloud.awslambda.artifacts import ArtifactStore, worker_python
+from localcloud.awslambda.faults import FaultRegistry, Injection
 from localcloud.awslambda.invocation import (
     Invocation,
     LogLine,
@@ -43,7 +47,8 @@ log = logging.getLogger("localcloud.awslambda")
 
 # Writes one invocation's log events: (account, region, group, stream, [(epoch ms, text)]).
 LogWriter = Callable[[str, str, str, str, list[tuple[int, str]]], None]
-AsyncDispatcher = Callable[[FunctionConfig, InvokeRequest], None]
+# Accepts an Event invoke; returns its request id when it has one.
+AsyncDispatcher = Callable[[FunctionConfig, InvokeRequest], str | None]
 
 LOG_TAIL_BYTES = 4096  # X-Amz-Log-Result: "the last 4 KB of the execution log"
 # How long an internal (non-throttled) caller waits for a free concurrency slot: Lambda's
@@ -81,12 +86,14 @@ class LambdaRuntime:
         log_writer: LogWriter,
         *,
         idle_seconds: float = DEFAULT_IDLE_SECONDS,
+        faults: FaultRegistry | None = None,
     ) -> None:
         self._artifacts = ArtifactStore(work_dir)
         self._endpoint_url = endpoint_url
         self._log_writer = log_writer
         self._python = worker_python()
         self._idle_seconds = idle_seconds
+        self.faults = faults
         self._cond = threading.Condition()
         self._functions: dict[FunctionKey, _FunctionState] = {}
         # In-flight invocations of functions without reservation, per (account, region).
@@ -105,17 +112,33 @@ class LambdaRuntime:
 
     # -- invoking -------------------------------------------------------------------------
     def invoke(
-        self, config: FunctionConfig, request: InvokeRequest, *, throttle: bool = False
+        self,
+        config: FunctionConfig,
+        request: InvokeRequest,
+        *,
+        throttle: bool = False,
+        request_id: str | None = None,
     ) -> InvokeResult:
         """Run one synchronous invocation.
 
         ``throttle``: raise :class:`Throttled` when the concurrency limit is reached, as the
         Invoke API does; otherwise wait for a free slot, as Lambda's pollers do.
+        ``request_id``: the id to run under (an asynchronous event keeps its id across
+        retries); a new one otherwise.
         """
+        injection = self._injection(config, throttle)
         worker, cold = self._acquire(config, throttle)
         invocation = Invocation(request, config.arn, config.timeout, config.tracing_active)
+        if request_id:
+            invocation.request_id = request_id
         reusable = False
         try:
+            if injection is not None:
+                outcome, note = self._inject(invocation, injection)
+                # Never started for this: leave no unstarted environment in the pool. A
+                # timeout resets the environment, a function error does not.
+                reusable = injection.mode == "fail" and worker.alive
+                return self._result(worker, invocation, outcome, cold and worker.started, note)
             try:
                 if not worker.started:
                     self._start_worker(worker, config)
@@ -135,11 +158,54 @@ class LambdaRuntime:
         finally:
             self._release(worker, reusable)
 
-    def invoke_async(self, config: FunctionConfig, request: InvokeRequest) -> None:
+    def invoke_async(self, config: FunctionConfig, request: InvokeRequest) -> str | None:
         """An ``Event`` invoke: accepted at once, run by :attr:`async_dispatcher`."""
         if self._stopped:
             raise RuntimeStopped("the local cloud's Lambda runtime is stopped")
-        self.async_dispatcher(config, request)
+        return self.async_dispatcher(config, request)
+
+    # -- the fault switch -------------------------------------------------------------------
+    def _injection(self, config: FunctionConfig, throttle: bool) -> Injection | None:
+        """The fault to inject instead of running the handler, if a test set one.
+
+        A ``throttle`` fault raises :class:`Throttled` for callers that get 429s; callers
+        that wait for capacity wait and ask again, as they would for a real throttle.
+        """
+        faults = self.faults
+        if faults is None:
+            return None
+        deadline = time.monotonic() + MAX_CAPACITY_WAIT_SECONDS
+        delay = 0.05
+        while True:
+            injection = faults.take(config)
+            if injection is None or injection.mode != "throttle":
+                return injection
+            reason = (
+                RESERVED_LIMIT_EXCEEDED
+                if config.reserved_concurrency is not None
+                else ACCOUNT_LIMIT_EXCEEDED
+            )
+            if throttle or time.monotonic() >= deadline:
+                raise Throttled(reason)
+            if self._stop_event.wait(delay):
+                raise RuntimeStopped("the local cloud's Lambda runtime is stopped")
+            delay = min(delay * 2, 1.0)
+
+    @staticmethod
+    def _inject(invocation: Invocation, injection: Injection) -> tuple[Outcome, str]:
+        invocation.dispatch()
+        if injection.mode == "timeout":
+            outcome = Outcome("timeout")
+            note = "[localcloud] fault switch: timeout injected, the handler did not run"
+        else:
+            body = injection.error_body(invocation.request_id)
+            outcome = Outcome("error", body, error_type=injection.error_type)
+            note = (
+                f"[ERROR] {injection.error_type}: {injection.error_message}\n"
+                "[localcloud] fault switch: error injected, the handler did not run"
+            )
+        invocation.finish(outcome)
+        return outcome, note
 
     def _run_in_background(self, config: FunctionConfig, request: InvokeRequest) -> None:
         def run() -> None:
@@ -155,10 +221,23 @@ class LambdaRuntime:
         threading.Thread(target=run, name=f"lambda-event-{config.name}", daemon=True).start()
 
     def _result(
-        self, worker: Worker, invocation: Invocation, outcome: Outcome, cold: bool
+        self,
+        worker: Worker,
+        invocation: Invocation,
+        outcome: Outcome,
+        cold: bool,
+        note: str | None = None,
     ) -> InvokeResult:
         payload, error_type = error_payload(invocation, outcome)
         events = self._log_events(worker, invocation, outcome, cold)
+        if note is not None:
+            # Where the handler's output would be: between START and END.
+            at = invocation.dispatched_wall or time.time()
+            position = next(
+                (i for i, line in enumerate(events) if line.message.startswith("END ")),
+                len(events),
+            )
+            events.insert(position, LogLine(at, note))
         self._write_logs(worker, events)
         text = "\n".join(line.message for line in events) + "\n"
         tail = text.encode("utf-8")[-LOG_TAIL_BYTES:]

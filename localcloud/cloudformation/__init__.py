@@ -17,6 +17,9 @@ function it replaces and why; moto is pinned exactly and the tests in
 - ``template_parsing`` and ``template_stages``: JSON-first parsing and GetTemplate stages;
 - ``bucket_policy_conditions``: a bucket policy's conditional statements are not applied
   unconditionally (SAM's managed bucket would refuse every upload);
+- ``fn_sub``: ``${Resource.Attribute.Path}`` in ``Fn::Sub`` splits at the first dot, as AWS;
+- ``iam_roles``: inline policies of CloudFormation-made roles are stored as JSON and follow
+  stack updates;
 - ``models``: the resource models moto lacks or gets wrong (API Gateway REST with a Swagger
   body, Stage, Deployment, Lambda functions with their layers, layer versions whose ``Ref``
   is the ARN, permissions, SNS subscriptions, policies, alarms...).
@@ -41,6 +44,8 @@ def install(settings: CloudSettings | None = None) -> None:
         from localcloud.cloudformation import (
             bucket_policy_conditions,
             engine,
+            fn_sub,
+            iam_roles,
             registry,
             stack_operations,
             template_parsing,
@@ -54,6 +59,8 @@ def install(settings: CloudSettings | None = None) -> None:
         template_stages.install()
         stack_operations.install()
         bucket_policy_conditions.install()
+        iam_roles.install()
+        fn_sub.install()
         engine.install()
         _INSTALLED = True
     threading.Thread(target=_warm_translator, name="localcloud-sam-import", daemon=True).start()

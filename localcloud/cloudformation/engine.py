@@ -29,9 +29,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from moto.cloudformation import parsing
 from moto.cloudformation.exceptions import ValidationError
 from moto.cloudformation.models import Event, Stack
-from moto.cloudformation.parsing import ResourceMap, clean_json, generate_resource_name
+from moto.cloudformation.parsing import ResourceMap, generate_resource_name
 from moto.cloudformation.utils import random_suffix
 
 from localcloud.cloudformation import dependencies, registry
@@ -198,7 +199,8 @@ def _resolve(resource_json: Mapping[str, Any], resource_map: ResourceMap) -> dic
     body = copy.deepcopy(dict(resource_json))
     if not isinstance(body.get("Properties"), dict):
         body["Properties"] = {}
-    resolved: dict[str, Any] = clean_json(body, resource_map)
+    # Looked up on the module at call time: localcloud patches parsing.clean_json.
+    resolved: dict[str, Any] = parsing.clean_json(body, resource_map)
     resolved.setdefault("Properties", {})
     return resolved
 

@@ -13,5 +13,6 @@ from localcloud.cloudformation.models import (  # noqa: F401
     messaging,
     misc,
     no_local_effect,
+    rds,
     stepfunctions,
 )

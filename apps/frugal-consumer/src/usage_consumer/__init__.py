@@ -1,0 +1,1 @@
+"""Usage consumer: drains the usage queue into PostgreSQL (the Frugal Consumer pattern)."""

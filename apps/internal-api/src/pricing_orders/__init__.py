@@ -1,0 +1,1 @@
+"""Orders: the example caller of the pricing service (a synchronous Lambda invoke)."""

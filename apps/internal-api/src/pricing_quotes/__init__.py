@@ -1,0 +1,1 @@
+"""Pricing service: an internal API reached only through Lambda Invoke."""

@@ -1,0 +1,1 @@
+"""Webhook consumer: drains the webhook queue into PostgreSQL at a capped concurrency."""
