@@ -86,11 +86,13 @@ class LocalCloud:
 
         from localcloud import apigateway, awslambda, cloudformation, rds
         from localcloud.awslambda import event_sources
+        from localcloud.sqs import install as install_sqs
 
         self._shutdown_hooks.append(event_sources.install(self.settings))
         self._shutdown_hooks.append(awslambda.install(self.settings))
         self._shutdown_hooks.append(rds.install(self.settings))
         cloudformation.install(self.settings)
+        install_sqs(self.settings)
         execute_api = apigateway.ExecuteApiApp(self.settings)
         moto_app = DomainDispatcherApplication(create_backend_app)
         return _Dispatcher(moto_app, execute_api, self.settings)

@@ -5,7 +5,8 @@
 A plain copy of ``apps/<app>`` breaks: its template points at ``../../shared/layer`` and its
 deploy settings live in the root ``samconfig.toml``. The ejected project holds the app, the
 common layer vendored under ``layer/``, its own ``samconfig.toml`` (a ``default`` config env),
-a ``Makefile``, a ``pyproject.toml`` with the pinned tools, and the test harness plugin. It
+a ``Makefile``, a ``pyproject.toml`` with the pinned tools, the test harness plugin and the
+replay tool (``make redrive``). It
 builds, validates, deploys and runs its tests on its own; integration tests target AWS
 (the embedded local cloud stays in the monorepo).
 """
@@ -44,7 +45,7 @@ PY := $(VENV)/bin/python
 SAM := SAM_CLI_TELEMETRY=0 $(VENV)/bin/sam
 STACK ?=
 
-.PHONY: help venv build validate test deploy integration delete
+.PHONY: help venv build validate test deploy integration redrive delete
 help: ## List the targets
 \t@awk 'BEGIN {{FS = ":.*?## "}} /^[a-z-]+:.*?## / {{printf "  %-12s %s\\n", $$1, $$2}}' \
 $(MAKEFILE_LIST)
@@ -70,6 +71,9 @@ deploy: build ## sam deploy to the account of your credentials [STACK=name]
 
 integration: venv ## Integration tests against the deployed stack [STACK=name]
 \t$(PY) -m pytest tests/integration --target aws $(if $(STACK),--stack-name $(STACK))
+
+redrive: venv ## Replay dead-lettered work back to its source [STACK=name]
+\t$(PY) tools/redrive.py . $(if $(STACK),--stack-name $(STACK))
 
 delete: venv ## Delete the stack [STACK=name]
 \t$(SAM) delete --no-prompts $(if $(STACK),--stack-name $(STACK))
@@ -152,6 +156,8 @@ def eject(app: str, dest: Path) -> Path:
     shutil.copytree(source, dest, ignore=IGNORED, dirs_exist_ok=True)
     shutil.copytree(REPO_ROOT / "shared" / "layer", dest / "layer", ignore=IGNORED)
     shutil.copy2(REPO_ROOT / "shared" / "testing" / "stack_testing.py", dest / "tests")
+    (dest / "tools").mkdir(exist_ok=True)
+    shutil.copy2(REPO_ROOT / "tools" / "redrive.py", dest / "tools")
 
     template = dest / "template.yaml"
     text = template.read_text()

@@ -14,6 +14,8 @@ in ``moto/awslambda/models.py`` and ``moto/awslambda/responses.py``:
   exhausted, does not run ``DryRun`` and hands ``Event`` invokes to the async dispatcher;
 - ``LambdaResponse.invoke``: wrapped to mark "this is the Invoke API", the caller that gets
   a 429 rather than waiting for capacity, and to hand moto the ``Qualifier`` it misreads;
+- ``LambdaResponse._enrich_response``: keeps the invocation's request id in
+  ``x-amzn-RequestId`` where moto would put a random one;
 - ``LambdaBackend.delete_function``, ``LambdaFunction.update_function_code`` and
   ``LambdaFunction.update_configuration``: wrapped to retire outdated workers.
 
@@ -224,6 +226,9 @@ def _payload(body: Any) -> bytes:
     return json.dumps(body).encode("utf-8")
 
 
+REQUEST_ID_HEADER = "x-amzn-requestid"
+
+
 def _invoke_lambda(self: Any, event: Any = None) -> tuple[str, bool, str]:
     """moto's Docker entry point, answered by the local runtime."""
     result = _runtime().invoke(function_config(self), InvokeRequest(payload=_payload(event)))
@@ -244,7 +249,9 @@ def _invoke(self: Any, body: Any, request_headers: Any, response_headers: Any) -
     config = function_config(self)
     runtime = _runtime()
     if invocation_type == "Event":
-        runtime.invoke_async(config, request)
+        request_id = runtime.invoke_async(config, request)
+        if request_id:
+            response_headers[REQUEST_ID_HEADER] = request_id
         return b""
     # Callers of the Invoke API (and of the backend with an explicit RequestResponse, like
     # the API Gateway data plane) are throttled; moto's event sources, which pass no
@@ -258,6 +265,7 @@ def _invoke(self: Any, body: Any, request_headers: Any, response_headers: Any) -
         raise TooManyRequestsException(error.reason) from None
     except RuntimeStopped as error:
         raise LambdaServiceUnavailable(str(error)) from error
+    response_headers[REQUEST_ID_HEADER] = result.request_id
     if result.function_error:
         response_headers["x-amz-function-error"] = result.function_error
     # moto's response drops the header unless the caller asked for LogType=Tail.
@@ -277,6 +285,17 @@ def _api_invoke(self: Any) -> Any:
         return _originals["LambdaResponse.invoke"](self)
     finally:
         _invoke_api_call.reset(token)
+
+
+def _enrich_lambda_response(headers: dict[str, str], body: Any) -> tuple[dict[str, str], Any]:
+    # moto stamps every response with a random request id; the Invoke API answers with the
+    # invocation's own, the aws_request_id the function sees (and, for Event, the requestId
+    # of the invocation record an on-failure destination gets).
+    invocation_request_id = headers.get(REQUEST_ID_HEADER)
+    headers, body = _originals["LambdaResponse._enrich_response"](headers, body)
+    if invocation_request_id:
+        headers[REQUEST_ID_HEADER] = invocation_request_id
+    return headers, body
 
 
 def _refresh(fn: Any) -> None:
@@ -334,9 +353,11 @@ def apply(runtime_getter: Callable[[], LambdaRuntime]) -> None:
         _originals["LambdaFunction.update_configuration"] = LambdaFunction.update_configuration
         _originals["LambdaBackend.delete_function"] = LambdaBackend.delete_function
         _originals["LambdaResponse.invoke"] = LambdaResponse.invoke
+        _originals["LambdaResponse._enrich_response"] = LambdaResponse._enrich_response
         LambdaFunction._invoke_lambda = _invoke_lambda  # type: ignore[method-assign]
         LambdaFunction.invoke = _invoke  # type: ignore[method-assign]
         LambdaFunction.update_function_code = _update_function_code  # type: ignore[method-assign]
         LambdaFunction.update_configuration = _update_configuration  # type: ignore[method-assign]
         LambdaBackend.delete_function = _delete_function  # type: ignore[method-assign]
         LambdaResponse.invoke = _api_invoke  # type: ignore[method-assign]
+        LambdaResponse._enrich_response = staticmethod(_enrich_lambda_response)  # type: ignore[method-assign]

@@ -231,3 +231,19 @@ def test_event_invoke_is_accepted_at_once_and_runs_in_the_background(
     assert accepted.status == 202
     assert accepted.payload is None
     assert wait_for(lambda: done.exists() and done.read_text(), description="event handled")
+
+
+def test_the_invoke_response_carries_the_invocation_request_id(make_function, aws):
+    """Lambda answers Invoke with x-amzn-RequestId equal to the aws_request_id the function
+    sees: synchronously, and for an Event invoke (whose invocation record on failure carries
+    the same requestId)."""
+    name = make_function(
+        "def handler(event, context):\n    return {'id': context.aws_request_id}\n"
+    )
+    client = aws("lambda")
+    response = client.invoke(FunctionName=name, Payload=b"{}")
+    seen = json.loads(response["Payload"].read())["id"]
+    assert response["ResponseMetadata"]["RequestId"] == seen
+    accepted = client.invoke(FunctionName=name, InvocationType="Event", Payload=b"{}")
+    assert accepted["StatusCode"] == 202
+    assert len(accepted["ResponseMetadata"]["RequestId"]) == 36  # a uuid, not moto's 52 chars

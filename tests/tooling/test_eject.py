@@ -38,6 +38,7 @@ def test_ejected_project_needs_nothing_from_the_monorepo(ejected: Path) -> None:
     assert (ejected / "layer" / "common_layer" / "__init__.py").is_file()
     assert (ejected / "layer" / "Makefile").is_file()
     assert (ejected / "tests" / "stack_testing.py").is_file()
+    assert (ejected / "tools" / "redrive.py").is_file()
     with (ejected / "samconfig.toml").open("rb") as handle:
         config = tomllib.load(handle)
     assert config["default"]["deploy"]["parameters"]["stack_name"] == APP

@@ -3,7 +3,8 @@
 The poller talks to moto's SQS backend in-process, so everything the queue does is moto's
 own logic: ``ReceiveMessage`` with the queue's visibility timeout (receive counts, FIFO
 message-group locking, redrive to the dead-letter queue once ``maxReceiveCount`` is
-reached) and ``DeleteMessage``. What Lambda adds is here:
+reached) and ``DeleteMessage``, with the FIFO fixes of :mod:`localcloud.sqs` (a group whose
+batch timed out comes back in its original order). What Lambda adds is here:
 
 - long polling: an idle poller waits on the queue's own condition (moto notifies it when a
   message arrives), bounded by the moment the next in-flight or delayed message becomes
@@ -105,21 +106,6 @@ def sqs_record(message: Any, queue_arn: str, region: str, fifo: bool) -> dict[st
 
 def _now_ms() -> float:
     return time.time() * 1000
-
-
-def release_expired_group_locks(queue: Any) -> None:
-    """Forget in-flight marks of FIFO messages whose visibility timeout expired.
-
-    moto's ``SQSBackend.receive_message`` locks a message group while any of its messages
-    is in ``queue.pending_messages``, and unmarks an expired message only when its loop
-    reaches it, one at a time: of a group whose batch failed, it skips the first messages
-    (the group still looks locked by the later ones) and delivers the last one first. A
-    message visible again is no longer in flight, so the marks are cleared up front and
-    moto then hands the group out in order, as SQS does.
-    """
-    for message in list(queue.pending_messages):
-        if message.visible:
-            queue.pending_messages.discard(message)
 
 
 class SqsPoller(MappingPoller):
@@ -246,8 +232,6 @@ class SqsPoller(MappingPoller):
         # between an empty receive and the wait: its notify comes after the wait began.
         with lock:
             while True:
-                if queue.fifo_queue:
-                    release_expired_group_locks(queue)
                 visibility = int(queue.visibility_timeout or 0)
                 messages: list[Any] = backend.receive_message(
                     queue.name, count, 0, visibility, ["All"]
