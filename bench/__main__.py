@@ -9,13 +9,22 @@ from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
-from bench import layer_figures, localcloud_figures
+from bench import (
+    async_figures,
+    authorizer_figures,
+    cache_figures,
+    layer_figures,
+    localcloud_figures,
+)
 from bench.report import Figure, render_table, write_json
 
 # One line per module of figures: it exposes figures(quick: bool) -> list[Figure].
 MODULES: list[ModuleType] = [
     layer_figures,
     localcloud_figures,
+    async_figures,
+    authorizer_figures,
+    cache_figures,
 ]
 
 RESULTS = Path(__file__).resolve().parent / "results.json"

@@ -56,11 +56,19 @@ def _start(args: argparse.Namespace) -> LocalCloud:
     return cloud
 
 
+def _write_atomically(path: Path, text: str) -> None:
+    """Write then rename, so a reader polling for the file never sees it half written."""
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(text)
+    os.replace(partial, path)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     cloud = _start(args)
     if args.ready_file:
-        Path(args.ready_file).write_text(
-            json.dumps({"endpoint_url": cloud.endpoint_url, "pid": os.getpid()})
+        _write_atomically(
+            Path(args.ready_file),
+            json.dumps({"endpoint_url": cloud.endpoint_url, "pid": os.getpid()}),
         )
     _serve_until_signal(cloud, [f"local cloud ready at {cloud.endpoint_url}"])
     return 0

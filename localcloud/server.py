@@ -1,8 +1,8 @@
 """The local cloud process: moto in server mode, plus what moto lacks.
 
 One werkzeug server on loopback answers every AWS API through moto, the API Gateway data
-plane under ``/_aws/execute-api/{api_id}/{stage}/...`` and a small admin API under
-``/_localcloud/`` (``/health``; ``/faults``, the Lambda fault switch of
+plane (REST and HTTP APIs) under ``/_aws/execute-api/{api_id}/{stage}/...`` and a small admin
+API under ``/_localcloud/`` (``/health``; ``/faults``, the Lambda fault switch of
 :mod:`localcloud.awslambda.faults`). Each concern (Lambda runtime, CloudFormation models,
 API Gateway) lives in its own subpackage and is installed into moto here, in the one process
 that holds moto's state.
@@ -85,15 +85,23 @@ class LocalCloud:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
         from localcloud import apigateway, awslambda, cloudformation, rds
+        from localcloud.apigatewayv2 import ExecuteApiDispatch, HttpApiApp
         from localcloud.awslambda import event_sources
+        from localcloud.elasticache import install as install_elasticache
+        from localcloud.firehose import install as install_firehose
         from localcloud.sqs import install as install_sqs
 
         self._shutdown_hooks.append(event_sources.install(self.settings))
         self._shutdown_hooks.append(awslambda.install(self.settings))
         self._shutdown_hooks.append(rds.install(self.settings))
+        self._shutdown_hooks.append(install_elasticache(self.settings))
+        self._shutdown_hooks.append(install_firehose(self.settings))
         cloudformation.install(self.settings)
         install_sqs(self.settings)
-        execute_api = apigateway.ExecuteApiApp(self.settings)
+        # HTTP APIs (v2) and REST APIs share the execute-api URL; the API id tells them apart.
+        execute_api = ExecuteApiDispatch(
+            apigateway.ExecuteApiApp(self.settings), HttpApiApp(self.settings)
+        )
         moto_app = DomainDispatcherApplication(create_backend_app)
         return _Dispatcher(moto_app, execute_api, self.settings)
 

@@ -13,6 +13,8 @@ python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
 if ! command -v initdb >/dev/null 2>&1 && ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
   need+=(postgresql)
 fi
+# Redis server binary for the local cloud's ElastiCache (it starts its own redis-server).
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 
 [ ${#need[@]} -eq 0 ] && exit 0
 
@@ -32,6 +34,19 @@ if [[ " ${need[*]} " == *" postgresql "* && ! -e /etc/postgresql-common/createcl
   $sudo mkdir -p /etc/postgresql-common
   echo "create_main_cluster = false" | $sudo tee /etc/postgresql-common/createcluster.conf >/dev/null
 fi
+policy_rc=""
+if [[ " ${need[*]} " == *" redis-server "* && ! -e /usr/sbin/policy-rc.d ]]; then
+  # The local cloud runs its own redis-server processes: the package's service must not start
+  # on install (invoke-rc.d and deb-systemd-invoke ask policy-rc.d; 101 = action forbidden).
+  policy_rc=/usr/sbin/policy-rc.d
+  printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy_rc" >/dev/null
+  $sudo chmod 755 "$policy_rc"
+  trap '$sudo rm -f "$policy_rc"' EXIT
+fi
 $sudo apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
   -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "${need[@]}" >/dev/null
+if [[ " ${need[*]} " == *" redis-server "* && -d /run/systemd/system ]]; then
+  # Nor at boot: nothing uses the system-wide server.
+  $sudo systemctl disable --now redis-server >/dev/null 2>&1 || true
+fi

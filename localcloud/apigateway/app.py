@@ -18,6 +18,7 @@ from localcloud.apigateway.lambda_invoker import LambdaInvoker, MotoLambdaInvoke
 from localcloud.apigateway.messages import HttpRequest, HttpResponse, gateway_error
 from localcloud.apigateway.model import ApiCatalog
 from localcloud.apigateway.moto_catalog import MotoApiCatalog
+from localcloud.apigateway.routing import split_stage_path
 from localcloud.settings import EXECUTE_API_PREFIX, CloudSettings
 
 log = logging.getLogger("localcloud.apigateway")
@@ -96,25 +97,19 @@ def request_from_environ(
     rest = (
         raw_path[len(EXECUTE_API_PREFIX) + 1 :] if raw_path.startswith(EXECUTE_API_PREFIX) else ""
     )
-    parts = rest.split("/")
-    api_id = unquote(parts[0])
-    stage = unquote(parts[1]) if len(parts) > 1 and parts[1] else None
-    raw_segments = parts[2:]
-    path = "/" + "/".join(unquote(s) for s in raw_segments)
-    segments = [unquote(s) for s in raw_segments]
-    if segments and segments[-1] == "":
-        segments.pop()  # a trailing slash names the same resource
+    api_id, _, stage_and_path = rest.partition("/")
+    stage, path, segments = split_stage_path(stage_and_path)
     request = HttpRequest(
         method=environ.get("REQUEST_METHOD", "GET").upper(),
         path=path,
-        segments=tuple(segments),
+        segments=segments,
         query_string=_wsgi_text(environ.get("QUERY_STRING", "")),
         headers=_headers(environ),
         body=read_body(environ, limit),
         source_ip=environ.get("REMOTE_ADDR") or "127.0.0.1",
         protocol=environ.get("SERVER_PROTOCOL") or "HTTP/1.1",
     )
-    return api_id, stage, request
+    return unquote(api_id), stage, request
 
 
 class ExecuteApiApp:

@@ -20,8 +20,11 @@ What the data plane produces, by type: a route without resource or method is
 ``INTEGRATION_TIMEOUT`` (504); Lambda refusing or throttling the invoke is
 ``INTEGRATION_FAILURE`` (500 built in); an integration that cannot be called as configured
 (undefined stage variable in the URI, MOCK without a matching integration response) is
-``API_CONFIGURATION_ERROR`` (500). A function error or a malformed Lambda proxy response (502
-"Internal server error") has no type of its own in the table: only ``DEFAULT_5XX`` applies to it.
+``API_CONFIGURATION_ERROR`` (500); a request its validator refuses is
+``BAD_REQUEST_PARAMETERS`` or ``BAD_REQUEST_BODY`` (400, with
+``$context.error.validationErrorString``). A function error or a malformed Lambda proxy
+response (502 "Internal server error") has no type of its own in the table: only
+``DEFAULT_5XX`` applies to it.
 A stage that does not exist (403 "Forbidden") has no deployment, hence no gateway responses;
 the 500s naming what the local cloud does not implement are not AWS errors and stay as they are.
 
@@ -100,6 +103,8 @@ class GatewayError:
     status: int
     message: str
     error_type: str | None = None
+    # Why request validation failed ($context.error.validationErrorString).
+    validation_error: str = ""
 
     def default_response(self) -> HttpResponse:
         return gateway_error(self.status, self.message, self.error_type)
@@ -125,6 +130,7 @@ def context_variables(error: GatewayError, context: ErrorContext) -> dict[str, s
         # The message as a JSON string literal, quotes included.
         "error.messageString": json.dumps(error.message),
         "error.responseType": error.response_type,
+        "error.validationErrorString": error.validation_error,
         "requestId": context.request_id,
         "extendedRequestId": context.extended_request_id,
         "apiId": context.api_id,

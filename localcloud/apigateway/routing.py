@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TypeVar
+from urllib.parse import unquote
 
 from localcloud.apigateway.model import MethodSpec, ResourceSpec
 
@@ -27,6 +28,22 @@ _T = TypeVar("_T")
 class RouteMatch:
     resource: ResourceSpec
     path_parameters: dict[str, str]
+
+
+def split_stage_path(stage_and_path: str) -> tuple[str | None, str, tuple[str, ...]]:
+    """``(stage or None, decoded path, decoded segments)`` of ``{stage}/{path...}`` as sent.
+
+    Segments are split before decoding, so an encoded "/" (%2F) stays inside its segment; a
+    trailing slash names the same resource.
+    """
+    parts = stage_and_path.split("/")
+    stage = unquote(parts[0]) if parts[0] else None
+    raw_segments = parts[1:]
+    path = "/" + "/".join(unquote(s) for s in raw_segments)
+    segments = [unquote(s) for s in raw_segments]
+    if segments and segments[-1] == "":
+        segments.pop()
+    return stage, path, tuple(segments)
 
 
 @lru_cache(maxsize=4096)

@@ -18,6 +18,7 @@ function it replaces and why; moto is pinned exactly and the tests in
 - ``bucket_policy_conditions``: a bucket policy's conditional statements are not applied
   unconditionally (SAM's managed bucket would refuse every upload);
 - ``fn_sub``: ``${Resource.Attribute.Path}`` in ``Fn::Sub`` splits at the first dot, as AWS;
+- ``update_parameters``: ``UsePreviousValue`` takes the value in effect, defaults included;
 - ``iam_roles``: inline policies of CloudFormation-made roles are stored as JSON and follow
   stack updates;
 - ``models``: the resource models moto lacks or gets wrong (API Gateway REST with a Swagger
@@ -51,6 +52,7 @@ def install(settings: CloudSettings | None = None) -> None:
             template_parsing,
             template_stages,
             template_urls,
+            update_parameters,
         )
 
         registry.install()
@@ -61,6 +63,7 @@ def install(settings: CloudSettings | None = None) -> None:
         bucket_policy_conditions.install()
         iam_roles.install()
         fn_sub.install()
+        update_parameters.install()
         engine.install()
         _INSTALLED = True
     threading.Thread(target=_warm_translator, name="localcloud-sam-import", daemon=True).start()

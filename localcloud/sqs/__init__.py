@@ -1,4 +1,4 @@
-"""SQS FIFO queues as AWS runs them, where moto 5.2.5 differs.
+"""SQS queues as AWS runs them, where moto 5.2.5 differs.
 
 moto answers every SQS API; what is fixed here, one module per concern:
 
@@ -10,9 +10,11 @@ moto answers every SQS API; what is fixed here, one module per concern:
   deduplication);
 - :mod:`localcloud.sqs.fifo_redelivery`: a message whose visibility timeout expired is no
   longer in flight, so a message group whose batch timed out comes back first message first
-  (moto hands out the group's last message first, alone).
+  (moto hands out the group's last message first, alone);
+- :mod:`localcloud.sqs.retention_check`: handing out a message costs the same whatever the
+  queue's depth (moto computes every queue attribute per message received).
 
-moto internals change between releases: ``tests/localcloud/test_sqs_fifo_*.py`` is what
+moto internals change between releases: ``tests/localcloud/test_sqs_*.py`` is what
 tells an upgrade broke something here.
 """
 
@@ -23,8 +25,9 @@ from localcloud.settings import CloudSettings
 
 def install(settings: CloudSettings) -> None:
     """Patch moto's SQS models in this process (idempotent); nothing to shut down."""
-    from localcloud.sqs import fifo_deduplication, fifo_redelivery
+    from localcloud.sqs import fifo_deduplication, fifo_redelivery, retention_check
 
     del settings  # nothing to tune yet; the signature is the one every install shares
     fifo_deduplication.install()
     fifo_redelivery.install()
+    retention_check.install()

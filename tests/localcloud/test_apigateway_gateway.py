@@ -524,39 +524,44 @@ def test_method_timeout_in_millis_is_honoured(apigw, client, fake_lambda):
         release.set()
 
 
-# --- what is not supported is refused, never passed through --------------------------------------
+# --- guards and what is not supported: refused, never passed through ----------------------------
 
 
-def test_method_with_authorizer_is_refused_not_passed_through(apigw, client, fake_lambda):
-    """Authorizers are not implemented: the call is refused with a 500 naming them, and the
-    function is never reached unauthenticated."""
+def test_method_with_a_missing_authorizer_is_refused_not_passed_through(apigw, client, fake_lambda):
+    """A CUSTOM method whose authorizer does not exist cannot be authorized: API Gateway answers
+    500 AUTHORIZER_CONFIGURATION_ERROR ("Gateway response types") and never calls the function
+    unauthenticated."""
     api_id = create_api(
         apigw,
         {("/secret", "GET"): {"authorizationType": "CUSTOM", "authorizerId": "auth1"}},
     )
     response = client.get(url(api_id, "/secret"))
     assert response.status_code == 500
-    assert "authorization type CUSTOM" in message(response)
+    assert response.headers["x-amzn-ErrorType"] == "AuthorizerConfigurationException"
     assert fake_lambda.calls == []
 
 
-def test_api_key_required_is_refused(apigw, client, fake_lambda):
-    """API keys are not implemented: refused with a 500 naming them."""
+def test_api_key_required_without_a_key_is_forbidden(apigw, client, fake_lambda):
+    """A method that requires an API key answers 403 "Forbidden" to a request without
+    ``x-api-key`` ("Choose an API key source"), without calling the integration."""
     api_id = create_api(apigw, {("/keyed", "GET"): {"apiKeyRequired": True}})
     response = client.get(url(api_id, "/keyed"))
-    assert response.status_code == 500
-    assert "API keys" in message(response)
+    assert response.status_code == 403
+    assert message(response) == "Forbidden"
     assert fake_lambda.calls == []
 
 
-def test_unsupported_integration_type_is_refused(apigw, client, fake_lambda):
-    """HTTP_PROXY integrations are not implemented: 500 naming the integration type."""
-    api_id = create_api(
-        apigw, {("/legacy", "GET"): {"type": "HTTP_PROXY", "uri": "http://example.com/legacy"}}
-    )
-    response = client.get(url(api_id, "/legacy"))
+@pytest.mark.parametrize("authorization", ["AWS_IAM", "COGNITO_USER_POOLS"])
+def test_unsupported_authorization_type_fails_loudly_by_name(
+    apigw, client, fake_lambda, authorization
+):
+    """IAM (SigV4) and Cognito authorization are not implemented by the local cloud: the call
+    is refused with a 500 naming the authorization type, never let through unauthenticated."""
+    api_id = create_api(apigw, {("/signed", "GET"): {"authorizationType": authorization}})
+    response = client.get(url(api_id, "/signed"))
     assert response.status_code == 500
-    assert "integration type HTTP_PROXY" in message(response)
+    assert f"authorization type {authorization}" in message(response)
+    assert fake_lambda.calls == []
 
 
 def test_mock_integration_answers_cors_preflight(apigw, client):

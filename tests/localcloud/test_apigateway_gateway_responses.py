@@ -176,17 +176,16 @@ def test_vtl_beyond_context_references_is_served_as_written(caplog):
     """Local limit: directives, $util/$input calls and unknown $context variables are not
     evaluated; the text is served as written and the log says so."""
     template = (
-        '#if(true){"v":"$context.error.validationErrorString","m":$context.error.messageString}#end'
+        '#if(true){"v":"$context.authorizer.principalId","m":$context.error.messageString}#end'
     )
     with caplog.at_level(logging.WARNING, logger="localcloud.apigateway"):
         response = rendered(
             MISSING, spec("MISSING_AUTHENTICATION_TOKEN", templates={"application/json": template})
         )
     assert response.body.decode() == (
-        '#if(true){"v":"$context.error.validationErrorString",'
-        '"m":"Missing Authentication Token"}#end'
+        '#if(true){"v":"$context.authorizer.principalId","m":"Missing Authentication Token"}#end'
     )
-    assert "$context.error.validationErrorString" in caplog.text
+    assert "$context.authorizer.principalId" in caplog.text
 
 
 def test_json_template_is_chosen_by_media_type():

@@ -10,6 +10,7 @@ import json
 import math
 import sys
 import types
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,7 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 from bench import __main__ as bench_main  # noqa: E402
-from bench import localcloud_figures  # noqa: E402
+from bench import _localcloud, async_figures, localcloud_figures  # noqa: E402
 from bench.report import Figure, render_table, write_json  # noqa: E402
 
 JSON_KEYS = {"name", "value", "unit", "target", "met"}
@@ -91,28 +92,30 @@ def test_a_failing_module_does_not_hide_the_figures_of_the_others(
 def test_percentiles_interpolate_between_the_nearest_samples() -> None:
     samples = [float(v) for v in range(100, 0, -1)]  # order does not matter
 
-    assert localcloud_figures.percentile(samples, 50) == pytest.approx(50.5)
-    assert localcloud_figures.percentile(samples, 99) == pytest.approx(99.01)
+    assert _localcloud.percentile(samples, 50) == pytest.approx(50.5)
+    assert _localcloud.percentile(samples, 99) == pytest.approx(99.01)
     with pytest.raises(ValueError, match="at least two samples"):
-        localcloud_figures.percentile([1.0], 50)
+        _localcloud.percentile([1.0], 50)
 
 
 def test_the_local_cloud_is_stopped_even_when_a_figure_fails() -> None:
-    started: list[localcloud_figures.LocalCloudProcess] = []
+    started: list[_localcloud.LocalCloudProcess] = []
 
     def failing_figure() -> None:
-        with localcloud_figures.local_cloud() as cloud:
+        with _localcloud.local_cloud() as cloud:
             started.append(cloud)
             assert cloud.endpoint_url.startswith("http://127.0.0.1:")
             raise RuntimeError("figure failed")
 
-    with pytest.raises(RuntimeError, match="figure failed"):
+    with pytest.raises(RuntimeError, match="figure failed") as raised:
         failing_figure()
 
     [cloud] = started
     assert cloud.process is not None
     assert cloud.process.returncode == 0  # terminated and waited for: it stopped cleanly
     assert not cloud.state_dir.exists()
+    # The error carries the end of the child's log, for the report of `make bench`.
+    assert any("local cloud log" in note for note in raised.value.__notes__)
 
 
 def _assert_well_formed(figure: Figure) -> None:
@@ -125,7 +128,7 @@ def _assert_well_formed(figure: Figure) -> None:
 
 @pytest.mark.slow
 def test_the_local_cloud_figures_are_well_formed_on_a_tiny_run() -> None:
-    with localcloud_figures.local_cloud() as cloud:
+    with _localcloud.local_cloud() as cloud:
         invoke = localcloud_figures.invoke_figures(cloud.endpoint_url, invokes=20, warmup=2)
         api = localcloud_figures.api_figures(
             cloud.endpoint_url, requests_count=20, warmup=2, cold_starts=1
@@ -150,3 +153,140 @@ def test_the_local_cloud_figures_are_well_formed_on_a_tiny_run() -> None:
     # Stopped cleanly: the child handled SIGTERM (it stops its Lambda workers) and exited 0.
     assert cloud.process is not None
     assert cloud.process.returncode == 0
+
+
+# -- the asynchronous figures ----------------------------------------------------------------
+
+# Writes every record but one (the message whose body ends with -0000003) to the table.
+LOSSY_DRAIN_HANDLER = """\
+import os
+
+import boto3
+
+dynamodb = boto3.client("dynamodb")
+
+
+def handler(event, context):
+    for record in event["Records"]:
+        if not record["body"].endswith("-0000003"):
+            dynamodb.put_item(
+                TableName=os.environ["TABLE_NAME"], Item={"id": {"S": record["body"]}}
+            )
+"""
+
+
+def _drain(**changes: object) -> async_figures.Drain:
+    fields: dict[str, object] = {
+        "concurrency": 10,
+        "messages": 50,
+        "seconds": 2.0,
+        "finished": True,
+        "items": 50,
+        "left_in_queue": 0,
+        "in_dead_letter_queue": 0,
+        "redelivered": 0,
+        "warm_environments": 10,
+        "new_environments": 0,
+    }
+    fields.update(changes)
+    return async_figures.Drain(**fields)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("changes", "problem"),
+    [
+        ({"items": 49}, "the table holds 49 of 50 items"),
+        ({"left_in_queue": 2}, "2 message\\(s\\) still in the queue"),
+        ({"in_dead_letter_queue": 1}, "1 message\\(s\\) in the dead-letter queue"),
+        ({"finished": False}, "not drained within"),
+    ],
+)
+def test_a_drain_that_lost_a_message_fails_its_figure(
+    changes: dict[str, object], problem: str
+) -> None:
+    with pytest.raises(RuntimeError, match=problem):
+        async_figures.drain_figure(_drain(**changes))
+
+
+def test_a_complete_drain_reports_messages_per_second_without_a_target() -> None:
+    figure = async_figures.drain_figure(_drain(redelivered=3))
+
+    assert figure.name == "localcloud.sqs_drain.concurrency_10"
+    assert figure.value == pytest.approx(25.0)  # 50 messages in 2 s
+    assert (figure.unit, figure.target, figure.met) == ("msg/s", None, None)
+    assert "3 delivered again" in figure.note
+
+
+@pytest.fixture(scope="module")
+def cloud() -> Iterator[_localcloud.LocalCloudProcess]:
+    with _localcloud.local_cloud() as started:
+        yield started
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("concurrency", async_figures.DRAIN_CONCURRENCIES)
+def test_a_tiny_queue_drain_loses_no_message(
+    cloud: _localcloud.LocalCloudProcess, concurrency: int
+) -> None:
+    result = async_figures.drain(cloud.endpoint_url, messages=30, concurrency=concurrency)
+
+    # No message lost: every one reached the table, none is left in a queue.
+    assert result.finished
+    assert (result.items, result.lost) == (30, 0)
+    assert (result.left_in_queue, result.in_dead_letter_queue) == (0, 0)
+    assert 1 <= result.warm_environments <= concurrency
+    figure = async_figures.drain_figure(result)
+    assert figure.name == f"localcloud.sqs_drain.concurrency_{concurrency}"
+    assert (figure.unit, figure.target, figure.met) == ("msg/s", None, None)
+    assert math.isfinite(figure.value)
+    assert figure.value > 0
+    assert "n=30 preloaded" in figure.note
+    how = "reserved concurrency 1" if concurrency == 1 else "MaximumConcurrency"
+    assert how in figure.note
+
+
+@pytest.mark.slow
+def test_a_drain_whose_handler_drops_a_record_fails_the_figure(
+    cloud: _localcloud.LocalCloudProcess,
+) -> None:
+    result = async_figures.drain(
+        cloud.endpoint_url,
+        messages=12,
+        concurrency=2,
+        handler=LOSSY_DRAIN_HANDLER,
+        settle_seconds=0.5,
+    )
+
+    # The batch succeeded, so its messages were deleted: the queue is empty, one item short.
+    assert (result.items, result.lost, result.left_in_queue) == (11, 1, 0)
+    assert not result.finished
+    with pytest.raises(RuntimeError, match="the table holds 11 of 12 items"):
+        async_figures.drain_figure(result)
+
+
+@pytest.mark.slow
+def test_the_async_invoke_figures_are_well_formed_on_a_tiny_run(
+    cloud: _localcloud.LocalCloudProcess,
+) -> None:
+    result = async_figures.async_latency(
+        cloud.endpoint_url, invokes=10, warmup=2, pace_seconds=0.02
+    )
+
+    # Every counted Event invoke ran its handler once, after it was sent.
+    assert len(result.latencies_ms) == len(result.invoke_calls_ms) == 10
+    assert all(latency > 0 for latency in result.latencies_ms)
+    figures = {figure.name: figure for figure in async_figures.async_figures(result)}
+    assert set(figures) == {
+        "localcloud.async_invoke.to_handler_p50",
+        "localcloud.async_invoke.to_handler_p99",
+    }
+    for figure in figures.values():
+        _assert_well_formed(figure)
+        assert figure.target is None
+    p50, p99 = (figures[f"localcloud.async_invoke.to_handler_{p}"].value for p in ("p50", "p99"))
+    assert p99 >= p50
+    assert "n=10 after 2 warm-up" in figures["localcloud.async_invoke.to_handler_p50"].note
+
+
+def test_the_async_figures_are_part_of_make_bench() -> None:
+    assert async_figures in bench_main.MODULES

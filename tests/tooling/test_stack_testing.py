@@ -79,3 +79,26 @@ def test_stack_name_of_an_ejected_app_comes_from_its_own_samconfig(tmp_path: Pat
         'version = 0.1\n[default.deploy.parameters]\nstack_name = "mine"\n'
     )
     assert default_stack_name(tmp_path) == "mine"
+
+
+def test_the_ready_file_appears_only_once_it_is_complete(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The harness polls for the ready file and reads it the moment it exists: a file that is
+    # created empty and then filled would be read as "" (seen in CI as a JSONDecodeError).
+    from localcloud.__main__ import _write_atomically
+
+    ready_file = tmp_path / "ready.json"
+    seen_while_writing: list[bool] = []
+    original_write_text = Path.write_text
+
+    def watching_write_text(self: Path, *args: object, **kwargs: object) -> int:
+        seen_while_writing.append(ready_file.exists())
+        return original_write_text(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Path, "write_text", watching_write_text)
+    _write_atomically(ready_file, '{"endpoint_url": "http://127.0.0.1:1"}')
+
+    assert seen_while_writing == [False]
+    assert ready_file.read_text() == '{"endpoint_url": "http://127.0.0.1:1"}'
+    assert list(tmp_path.iterdir()) == [ready_file]

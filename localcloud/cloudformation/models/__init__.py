@@ -6,10 +6,13 @@ direct subclass of ``CloudFormationModel``, adds it to moto's model list as well
 
 from localcloud.cloudformation.models import (  # noqa: F401
     apigateway,
+    apigateway_usage,
     apigatewayv2,
     awslambda,
     cloudwatch,
     dynamodb,
+    elasticache,
+    firehose,
     messaging,
     misc,
     no_local_effect,

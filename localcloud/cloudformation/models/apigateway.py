@@ -613,3 +613,204 @@ class ApiAccountModel(LocalResource, CloudFormationModel):
     def remove(self, account_id: str, region_name: str) -> None:
         # Deleting the resource leaves the account setting in place, as on AWS.
         return None
+
+
+@register
+class ApiModelModel(LocalResource, CloudFormationModel):
+    """``AWS::ApiGateway::Model``: a JSON schema the data plane validates request bodies with.
+
+    ``Ref`` is the model's name, as on AWS (methods name their models by name).
+    """
+
+    REPLACEMENT_PROPERTIES = frozenset({"RestApiId", "Name", "ContentType"})
+    NAME_IS_UNIQUE = False  # unique within one API only
+
+    def __init__(self, api_id: str, name: str) -> None:
+        self._init_resource(name)
+        self.api_id = api_id
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "Name"
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::ApiGateway::Model"
+
+    @staticmethod
+    def _put(
+        backend: APIGatewayBackend, properties: Mapping[str, Any], name: str
+    ) -> tuple[str, str]:
+        api_id = str(properties["RestApiId"])
+        schema = properties.get("Schema")
+        backend.create_model(
+            api_id,
+            name,
+            str(properties.get("ContentType") or "application/json"),
+            str(properties.get("Description") or ""),
+            schema if isinstance(schema, str) else dumps(schema or {}),
+        )
+        return api_id, name
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> ApiModelModel:
+        properties = cloudformation_json["Properties"]
+        name = str(properties.get("Name") or resource_name)
+        api_id, name = cls._put(_backend(account_id, region_name), properties, name)
+        return cls(api_id, name)
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls,
+        original_resource: ApiModelModel,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> ApiModelModel:
+        # Same API and name (anything else replaces): the new schema overwrites the model.
+        cls._put(
+            _backend(account_id, region_name),
+            cloudformation_json["Properties"],
+            original_resource.physical_resource_id,
+        )
+        return original_resource
+
+    def remove(self, account_id: str, region_name: str) -> None:
+        api = _api_or_none(_backend(account_id, region_name), self.api_id)
+        if api is not None:
+            api.models.pop(self.physical_resource_id, None)
+
+
+@register
+class RequestValidatorModel(LocalResource, CloudFormationModel):
+    """``AWS::ApiGateway::RequestValidator``; ``Ref`` is its id (a method's RequestValidatorId)."""
+
+    ATTRIBUTES = frozenset({"RequestValidatorId"})
+    REPLACEMENT_PROPERTIES = frozenset({"RestApiId"})
+    NAME_IS_UNIQUE = False
+
+    def __init__(self, api_id: str, validator_id: str) -> None:
+        self._init_resource(validator_id, RequestValidatorId=validator_id)
+        self.api_id = api_id
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "Name"
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::ApiGateway::RequestValidator"
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> RequestValidatorModel:
+        properties = cloudformation_json["Properties"]
+        api_id = str(properties["RestApiId"])
+        validator = _backend(account_id, region_name).create_request_validator(
+            api_id,
+            str(properties.get("Name") or resource_name),
+            as_bool(properties.get("ValidateRequestBody")),
+            as_bool(properties.get("ValidateRequestParameters")),
+        )
+        return cls(api_id, str(validator.id))
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls,
+        original_resource: RequestValidatorModel,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> RequestValidatorModel:
+        properties = cloudformation_json["Properties"]
+        validator = _backend(account_id, region_name).get_request_validator(
+            original_resource.api_id, original_resource.physical_resource_id
+        )
+        validator.name = str(properties.get("Name") or new_resource_name)
+        validator.validate_request_body = as_bool(properties.get("ValidateRequestBody"))
+        validator.validate_request_parameters = as_bool(properties.get("ValidateRequestParameters"))
+        return original_resource
+
+    def remove(self, account_id: str, region_name: str) -> None:
+        api = _api_or_none(_backend(account_id, region_name), self.api_id)
+        if api is not None:
+            api.request_validators.pop(self.physical_resource_id, None)
+
+
+@register
+class GatewayResponseModel(LocalResource, CloudFormationModel):
+    """``AWS::ApiGateway::GatewayResponse``: a customised error answer of the API (one per
+    response type); ``Ref`` is its id."""
+
+    REPLACEMENT_PROPERTIES = frozenset({"RestApiId", "ResponseType"})
+
+    def __init__(self, api_id: str, response_type: str) -> None:
+        self._init_resource(f"{api_id}-{response_type}")
+        self.api_id = api_id
+        self.response_type = response_type
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return ""
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::ApiGateway::GatewayResponse"
+
+    @staticmethod
+    def _put(backend: APIGatewayBackend, properties: Mapping[str, Any]) -> tuple[str, str]:
+        api_id = str(properties["RestApiId"])
+        response_type = str(properties["ResponseType"])
+        status = properties.get("StatusCode")
+        backend.put_gateway_response(
+            api_id,
+            response_type,
+            status_code=str(status) if status not in (None, "") else None,  # type: ignore[arg-type]
+            response_parameters=properties.get("ResponseParameters") or {},
+            response_templates=properties.get("ResponseTemplates") or {},
+        )
+        return api_id, response_type
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> GatewayResponseModel:
+        backend = _backend(account_id, region_name)
+        return cls(*cls._put(backend, cloudformation_json["Properties"]))
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls,
+        original_resource: GatewayResponseModel,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> GatewayResponseModel:
+        cls._put(_backend(account_id, region_name), cloudformation_json["Properties"])
+        return original_resource
+
+    def remove(self, account_id: str, region_name: str) -> None:
+        api = _api_or_none(_backend(account_id, region_name), self.api_id)
+        if api is not None:
+            api.gateway_responses.pop(self.response_type, None)

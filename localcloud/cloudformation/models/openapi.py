@@ -6,13 +6,15 @@ document with ``x-amazon-apigateway-*`` extensions. moto's ``put_rest_api`` refu
 for the parts the local data plane serves: resources and methods per path, the
 ``x-amazon-apigateway-integration`` of each method (type upper-cased, ``aws_proxy`` ->
 ``AWS_PROXY``, with its uri, credentials, templates and responses), Lambda/Cognito
-authorizers from the security schemes, API keys, request validators, gateway responses,
-binary media types and models.
+authorizers from the security schemes, API keys, request validators, the request models of
+each method (a Swagger ``in: body`` parameter or an OpenAPI 3 ``requestBody``), gateway
+responses, binary media types and models.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from moto.apigateway.models import APIGatewayBackend, Resource, RestAPI
@@ -64,6 +66,39 @@ def _request_parameters(parameters: list[Any]) -> dict[str, bool]:
                 parameter.get("required", False)
             )
     return result
+
+
+def _request_models(
+    backend: APIGatewayBackend,
+    api_id: str,
+    body: dict[str, Any],
+    operation: dict[str, Any],
+    parameters: list[Any],
+    inline_name: str,
+) -> dict[str, str]:
+    """Content type -> model name of an operation's body (Swagger ``in: body`` parameter with
+    ``consumes``, or OpenAPI 3 ``requestBody.content``); an inline schema becomes a model."""
+    schemas: dict[str, Any] = {}
+    for parameter in parameters:
+        if isinstance(parameter, dict) and parameter.get("in") == "body":
+            consumes = operation.get("consumes") or body.get("consumes") or ["application/json"]
+            for content_type in consumes:
+                schemas[str(content_type)] = parameter.get("schema")
+    content = (operation.get("requestBody") or {}).get("content") or {}
+    for content_type, media in content.items():
+        schemas[str(content_type)] = (media or {}).get("schema")
+    models: dict[str, str] = {}
+    for content_type, schema in schemas.items():
+        if not isinstance(schema, dict):
+            continue
+        ref = schema.get("$ref")
+        if isinstance(ref, str) and len(schema) == 1:
+            models[content_type] = ref.rsplit("/", 1)[-1]
+            continue
+        if inline_name not in backend.get_rest_api(api_id).models:
+            backend.create_model(api_id, inline_name, content_type, "", json.dumps(schema))
+        models[content_type] = inline_name
+    return models
 
 
 class _Security:
@@ -180,6 +215,9 @@ def import_definition(backend: APIGatewayBackend, api_id: str, body: dict[str, A
     default_validator = body.get("x-amazon-apigateway-request-validator")
     if "x-amazon-apigateway-binary-media-types" in body:
         api.binaryMediaTypes = list(body["x-amazon-apigateway-binary-media-types"] or [])
+    if body.get("x-amazon-apigateway-api-key-source"):
+        # HEADER (x-api-key) or AUTHORIZER (the Lambda authorizer's usageIdentifierKey).
+        api.api_key_source = str(body["x-amazon-apigateway-api-key-source"]).upper()
     if "x-amazon-apigateway-policy" in body:
         api.policy = json.dumps(body["x-amazon-apigateway-policy"])
     for response_type, response in (
@@ -205,14 +243,27 @@ def import_definition(backend: APIGatewayBackend, api_id: str, body: dict[str, A
             method = "ANY" if key == ANY_METHOD else key.upper()
             auth = security.method_auth(operation.get("security", body.get("security", [])))
             validator = operation.get("x-amazon-apigateway-request-validator", default_validator)
+            parameters = shared_parameters + list(operation.get("parameters") or [])
+            # A name for an inline body schema, as the import names it: PostItemsIdBody.
+            inline_name = (
+                "".join(
+                    part[:1].upper() + part[1:].lower()
+                    if index == 0
+                    else part[:1].upper() + part[1:]
+                    for index, part in enumerate(re.split(r"[^A-Za-z0-9]+", f"{method} {path}"))
+                    if part
+                )
+                + "Body"
+            )
             backend.put_method(
                 api_id,
                 resource.id,
                 method,
                 auth["authorization_type"],
                 api_key_required=auth["api_key_required"],
-                request_parameters=_request_parameters(
-                    shared_parameters + list(operation.get("parameters") or [])
+                request_parameters=_request_parameters(parameters) or None,
+                request_models=_request_models(
+                    backend, api_id, body, operation, parameters, inline_name
                 )
                 or None,
                 operation_name=operation.get("operationId"),

@@ -1,0 +1,1 @@
+"""Internal admin API of the authorization service (lambda.invoke only)."""

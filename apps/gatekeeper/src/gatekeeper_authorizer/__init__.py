@@ -1,0 +1,1 @@
+"""TOKEN Lambda authorizer of the reports API."""

@@ -1,0 +1,1 @@
+"""The protected backend: the reports API behind the authorizer."""

@@ -1,0 +1,1 @@
+"""Change events (SNS) -> delete the cached copies of the reports that changed."""

@@ -1,0 +1,1 @@
+"""GET /reports/{name}?period=...: cache-aside reads of a report."""

@@ -1,0 +1,1 @@
+"""Stand-in legacy HTTP API: what the façade proxies unmigrated requests to."""

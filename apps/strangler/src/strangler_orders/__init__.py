@@ -1,0 +1,1 @@
+"""New orders service: the first routes migrated off the legacy system."""
