@@ -118,8 +118,30 @@ def _toml_value(value: object) -> str:
     return str(value)
 
 
+def _opt_in_layer_requirements(template: str) -> list[str]:
+    """The pins of the opt-in layers (``<name>-requirements.txt``) the template declares.
+
+    Unit tests of the functions that list such a layer import its packages, so the ejected
+    project's environment needs them too. The logical id is the file's name in PascalCase
+    plus ``Layer`` (``redis-client-requirements.txt`` -> ``RedisClientLayer``), as in the
+    layer's Makefile.
+    """
+    pins: list[str] = []
+    for requirements in sorted((REPO_ROOT / "shared" / "layer").glob("*-requirements.txt")):
+        stem = requirements.name.removesuffix("-requirements.txt")
+        logical_id = "".join(part.capitalize() for part in stem.split("-")) + "Layer"
+        if re.search(rf"^\s+{logical_id}:\s*$", template, flags=re.MULTILINE):
+            for line in requirements.read_text().splitlines():
+                spec = line.split("#", 1)[0].strip()
+                if spec:
+                    pins.append(spec)
+    return pins
+
+
 def _pyproject(app: str) -> str:
-    deps = "\n".join(f'  "{spec}",' for spec in _pinned(EJECTED_TOOLS))
+    template = (REPO_ROOT / "apps" / app / "template.yaml").read_text()
+    specs = [*_pinned(EJECTED_TOOLS), *_opt_in_layer_requirements(template)]
+    deps = "\n".join(f'  "{spec}",' for spec in specs)
     return f"""\
 [project]
 name = "{app}"

@@ -85,3 +85,28 @@ def test_eject_refuses_a_non_empty_destination(tmp_path: Path) -> None:
     )
     assert result.returncode != 0
     assert "not empty" in result.stderr
+
+
+def _ejected_dev_dependencies(app: str, dest: Path) -> list[str]:
+    subprocess.run(
+        [sys.executable, str(REPO_ROOT / "tools" / "eject.py"), app, str(dest)], check=True
+    )
+    with (dest / "pyproject.toml").open("rb") as handle:
+        return list(tomllib.load(handle)["project"]["optional-dependencies"]["dev"])
+
+
+def test_ejected_project_pins_the_opt_in_layers_its_template_declares(tmp_path: Path) -> None:
+    # The reporting engine's cache functions list RedisClientLayer: their unit tests import
+    # redis, so the standalone project's environment must install it, at the layer's pin.
+    with_cache = _ejected_dev_dependencies("read-heavy-reporting-engine", tmp_path / "reports")
+    without_cache = _ejected_dev_dependencies(APP, tmp_path / "items")
+
+    redis_pin = next(
+        line
+        for line in (REPO_ROOT / "shared" / "layer" / "redis-client-requirements.txt")
+        .read_text()
+        .splitlines()
+        if line.startswith("redis==")
+    )
+    assert redis_pin in with_cache
+    assert not any(spec.startswith("redis") for spec in without_cache)
