@@ -1,0 +1,1 @@
+"""The aggregator: GET /customers/{customerId}/overview, fanned out to three services."""

@@ -1,0 +1,21 @@
+"""Lambda entry point of the profile service (an internal API: Invoke only, no HTTP)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from common_layer.observability import instrument
+from overview_services.serve import serve
+from overview_services.storage import dynamodb_table, remaining_seconds
+
+from overview_profiles import profiles
+
+# Created at import so warm invocations reuse the connection pool.
+_store = profiles.DynamoDBProfileStore(dynamodb_table(os.environ["PROFILES_TABLE_NAME"]))
+
+
+@instrument
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return serve(event, profiles.actions(_store, remaining=remaining_seconds(context)))
