@@ -1,0 +1,1 @@
+"""A stand-in for an unreliable external supplier, whose health the tests switch."""
