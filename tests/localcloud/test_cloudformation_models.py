@@ -135,6 +135,47 @@ def test_sns_subscription_with_filter_policy_delivers_to_the_queue(aws, cfn, sta
     assert [m["Body"] for m in received.get("Messages", [])] == ["order"]
 
 
+@pytest.mark.parametrize("raw", [False, "false"])
+def test_subscription_without_raw_delivery_gets_the_notification_envelope(
+    aws, cfn, stack_name, raw
+):
+    """AWS: with RawMessageDelivery false (the default) an SQS subscriber receives the JSON
+    notification envelope, not the bare message; GetSubscriptionAttributes says "false"."""
+    template = {
+        "Resources": {
+            "Topic": {"Type": "AWS::SNS::Topic"},
+            "Queue": {"Type": "AWS::SQS::Queue"},
+            "Subscription": {
+                "Type": "AWS::SNS::Subscription",
+                "Properties": {
+                    "TopicArn": {"Ref": "Topic"},
+                    "Protocol": "sqs",
+                    "Endpoint": {"Fn::GetAtt": ["Queue", "Arn"]},
+                    "RawMessageDelivery": raw,
+                },
+            },
+        },
+        "Outputs": {
+            "Topic": {"Value": {"Ref": "Topic"}},
+            "Queue": {"Value": {"Ref": "Queue"}},
+            "Subscription": {"Value": {"Ref": "Subscription"}},
+        },
+    }
+    values = outputs(create(cfn, stack_name, template))
+
+    sns, sqs = aws("sns"), aws("sqs")
+    attributes = sns.get_subscription_attributes(SubscriptionArn=values["Subscription"])[
+        "Attributes"
+    ]
+    assert attributes["RawMessageDelivery"] == "false"
+    sns.publish(TopicArn=values["Topic"], Message='{"order": 7}')
+    received = sqs.receive_message(QueueUrl=values["Queue"], WaitTimeSeconds=5)["Messages"]
+    envelope = json.loads(received[0]["Body"])
+    assert envelope["Type"] == "Notification"
+    assert envelope["TopicArn"] == values["Topic"]
+    assert envelope["Message"] == '{"order": 7}'
+
+
 def test_subscription_filter_policy_update_is_applied(aws, cfn, stack_name):
     """Updating a subscription's FilterPolicy changes what it lets through, in place (same
     subscription ARN)."""

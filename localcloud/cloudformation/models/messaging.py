@@ -32,9 +32,11 @@ _SUBSCRIPTION_ATTRIBUTES = (
 )
 
 
-def _attribute_value(name: str, value: Any) -> str:
+def _attribute_value(name: str, value: Any) -> Any:
     if name == "RawMessageDelivery":
-        return "true" if as_bool(value) else "false"
+        # A bool, as moto's own Subscribe/SetSubscriptionAttributes store it: its delivery
+        # tests truthiness, so the text "false" would switch raw delivery on.
+        return as_bool(value)
     return dumps(value)
 
 

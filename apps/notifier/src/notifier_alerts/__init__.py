@@ -1,0 +1,1 @@
+"""The alerts subscriber: warning and critical billing events, buffered by SQS, into DynamoDB."""
