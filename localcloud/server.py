@@ -87,6 +87,7 @@ class LocalCloud:
         from localcloud import apigateway, awslambda, cloudformation, rds
         from localcloud.apigatewayv2 import ExecuteApiDispatch, HttpApiApp
         from localcloud.awslambda import event_sources
+        from localcloud.dynamodb import install as install_dynamodb
         from localcloud.elasticache import install as install_elasticache
         from localcloud.firehose import install as install_firehose
         from localcloud.sqs import install as install_sqs
@@ -98,6 +99,7 @@ class LocalCloud:
         self._shutdown_hooks.append(install_firehose(self.settings))
         cloudformation.install(self.settings)
         install_sqs(self.settings)
+        install_dynamodb(self.settings)
         # HTTP APIs (v2) and REST APIs share the execute-api URL; the API id tells them apart.
         execute_api = ExecuteApiDispatch(
             apigateway.ExecuteApiApp(self.settings), HttpApiApp(self.settings)

@@ -1,0 +1,1 @@
+"""Account write service: PUT/GET/DELETE accounts in DynamoDB, each write a new version."""

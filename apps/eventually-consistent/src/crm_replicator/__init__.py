@@ -1,0 +1,1 @@
+"""Replicator: applies the accounts table's stream to PostgreSQL, newest version wins."""

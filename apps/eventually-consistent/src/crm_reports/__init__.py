@@ -1,0 +1,1 @@
+"""Reports: reads the PostgreSQL copy of the accounts (eventually consistent with writes)."""
