@@ -12,7 +12,9 @@ moto answers every SQS API; what is fixed here, one module per concern:
   longer in flight, so a message group whose batch timed out comes back first message first
   (moto hands out the group's last message first, alone);
 - :mod:`localcloud.sqs.retention_check`: handing out a message costs the same whatever the
-  queue's depth (moto computes every queue attribute per message received).
+  queue's depth (moto computes every queue attribute per message received);
+- :mod:`localcloud.sqs.message_lock`: deletes, receives and purges of a queue hold its lock,
+  so concurrent requests neither lose a message just sent nor bring back one just deleted.
 
 moto internals change between releases: ``tests/localcloud/test_sqs_*.py`` is what
 tells an upgrade broke something here.
@@ -25,9 +27,10 @@ from localcloud.settings import CloudSettings
 
 def install(settings: CloudSettings) -> None:
     """Patch moto's SQS models in this process (idempotent); nothing to shut down."""
-    from localcloud.sqs import fifo_deduplication, fifo_redelivery, retention_check
+    from localcloud.sqs import fifo_deduplication, fifo_redelivery, message_lock, retention_check
 
     del settings  # nothing to tune yet; the signature is the one every install shares
     fifo_deduplication.install()
     fifo_redelivery.install()
     retention_check.install()
+    message_lock.install()
