@@ -1,0 +1,1 @@
+"""POST /bookings/{booking_id}/cancel: a conditional state change, then a notice handed off."""

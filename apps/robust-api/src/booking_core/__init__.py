@@ -1,0 +1,1 @@
+"""What the booking API functions share: the booking model, its table and the notice handoff."""

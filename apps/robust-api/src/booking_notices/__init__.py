@@ -1,0 +1,1 @@
+"""The notices service: invoked asynchronously, it records one notice per booking event."""

@@ -1,0 +1,1 @@
+"""GET /bookings/{booking_id} and GET /bookings?guest_email=...: the read-only routes."""
