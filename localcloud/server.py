@@ -22,6 +22,7 @@ from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from localcloud.apigateway.https_endpoint import HttpsEndpoint, ensure_tls_files
 from localcloud.settings import ADMIN_PREFIX, EXECUTE_API_PREFIX, CloudSettings
 
 log = logging.getLogger("localcloud")
@@ -45,9 +46,12 @@ class LocalCloud:
         self.port = port or _free_port(host)
         state = state_dir or Path(os.environ.get("LOCALCLOUD_STATE_DIR", ".localcloud"))
         self.settings = CloudSettings(
-            endpoint_url=f"http://{host}:{self.port}", state_dir=state.resolve()
+            endpoint_url=f"http://{host}:{self.port}",
+            state_dir=state.resolve(),
+            execute_api_https_port=_free_port("127.0.0.1"),
         )
         self._server: BaseWSGIServer | None = None
+        self._https: HttpsEndpoint | None = None
         self._thread: threading.Thread | None = None
         self._shutdown_hooks: list[Callable[[], None]] = []
 
@@ -61,6 +65,13 @@ class LocalCloud:
         os.environ["MOTO_PORT"] = str(self.port)
         self.settings.state_dir.mkdir(parents=True, exist_ok=True)
         app = self._build_app()
+        # Functions call APIs at their https://{api}.execute-api.{region}.amazonaws.com URL.
+        self._https = HttpsEndpoint(
+            app,
+            ensure_tls_files(self.settings.tls_dir, [self.settings.region]),
+            self.settings.execute_api_https_port,
+        )
+        self._https.start()
         self._server = make_server(self.host, self.port, app, threaded=True)
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="localcloud-http", daemon=True
@@ -75,6 +86,8 @@ class LocalCloud:
                 hook()
             except Exception:  # a failing hook must not keep the others from running
                 log.exception("shutdown hook failed")
+        if self._https is not None:
+            self._https.stop()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()

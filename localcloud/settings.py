@@ -19,6 +19,14 @@ class CloudSettings:
     state_dir: Path
     region: str = DEFAULT_REGION
     account_id: str = DEFAULT_ACCOUNT_ID
+    # The loopback port of API Gateway's HTTPS address for functions (0: none), see
+    # localcloud.apigateway.https_endpoint.
+    execute_api_https_port: int = 0
+
+    @property
+    def tls_dir(self) -> Path:
+        """Where the local certificate authority and the HTTPS certificate are kept."""
+        return self.state_dir / "tls"
 
     @property
     def port(self) -> int:

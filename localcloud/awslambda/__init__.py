@@ -38,6 +38,7 @@ from localcloud.awslambda.model import (
     Throttled,
 )
 from localcloud.awslambda.runtime import DEFAULT_IDLE_SECONDS, LambdaRuntime
+from localcloud.awslambda.workers import ExecuteApiHttps
 from localcloud.settings import CloudSettings
 
 __all__ = [
@@ -84,6 +85,18 @@ def invoke_function(fn: Any, request: InvokeRequest, *, throttle: bool = False) 
     return get_runtime().invoke(function_config(fn), request, throttle=throttle)
 
 
+def _execute_api_https(settings: CloudSettings) -> ExecuteApiHttps | None:
+    """API Gateway's HTTPS address for workers, when the local cloud serves one."""
+    from localcloud.apigateway.https_endpoint import tls_files
+
+    if not settings.execute_api_https_port:
+        return None
+    return ExecuteApiHttps(
+        address=f"127.0.0.1:{settings.execute_api_https_port}",
+        ca_bundle=tls_files(settings.tls_dir).ca_bundle,
+    )
+
+
 def install(settings: CloudSettings) -> Callable[[], None]:
     """Run Lambda functions of this process's moto on local workers; returns the stop hook."""
     from localcloud.awslambda import destinations, patch, sns
@@ -97,6 +110,7 @@ def install(settings: CloudSettings) -> Callable[[], None]:
         log_writer=patch.write_logs,
         idle_seconds=idle,
         faults=FAULTS,
+        execute_api_https=_execute_api_https(settings),
     )
     FAULTS.resolve_alias = destinations.alias_version
     runtime.start()

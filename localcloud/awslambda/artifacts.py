@@ -56,6 +56,30 @@ _user = site.getusersitepackages()
 if isinstance(_user, str):
     _hidden.add(_norm(_user))
 sys.path[:] = [p for p in sys.path if not p or _norm(p) not in _hidden]
+
+# API Gateway URLs (https://{api_id}.execute-api.{region}.amazonaws.com) reach the local
+# cloud's HTTPS listener, whose certificate SSL_CERT_FILE/REQUESTS_CA_BUNDLE trust
+# (localcloud.apigateway.https_endpoint). Every other host name resolves as usual.
+_execute_api = os.environ.get("LOCALCLOUD_EXECUTE_API_HTTPS")
+if _execute_api:
+    import re
+    import socket
+
+    _listener_host, _, _listener_port = _execute_api.rpartition(":")
+    _execute_api_host = re.compile(
+        r"^[a-z0-9]+\\.execute-api\\.[a-z0-9-]+\\.amazonaws\\.com\\.?$", re.IGNORECASE
+    )
+    _resolve = socket.getaddrinfo
+
+    def _getaddrinfo(host, port, family=0, type=0, proto=0, flags=0):
+        name = host.decode("ascii", "replace") if isinstance(host, bytes) else host
+        if name and _execute_api_host.match(name) and str(port) in ("443", "https"):
+            return _resolve(
+                _listener_host, int(_listener_port), socket.AF_INET, type, proto, flags
+            )
+        return _resolve(host, port, family, type, proto, flags)
+
+    socket.getaddrinfo = _getaddrinfo
 '''
 
 
@@ -201,7 +225,8 @@ class ArtifactStore:
         if self._runtime_dir is not None:
             return self._runtime_dir
         dists = _closure(RUNTIME_DISTRIBUTIONS)
-        identity = [str(worker_python()), sys.version]
+        # The sitecustomize text is part of the identity: a changed one gets a new directory.
+        identity = [str(worker_python()), sys.version, _SITECUSTOMIZE]
         identity += [f"{d.metadata['Name']}=={d.version}@{d.locate_file('')}" for d in dists]
         key = hashlib.sha256("\n".join(identity).encode()).hexdigest()[:16]
 

@@ -41,7 +41,7 @@ from localcloud.awslambda.model import (
     RuntimeStopped,
     Throttled,
 )
-from localcloud.awslambda.workers import LaunchPaths, Worker
+from localcloud.awslambda.workers import ExecuteApiHttps, LaunchPaths, Worker
 
 log = logging.getLogger("localcloud.awslambda")
 
@@ -87,9 +87,11 @@ class LambdaRuntime:
         *,
         idle_seconds: float = DEFAULT_IDLE_SECONDS,
         faults: FaultRegistry | None = None,
+        execute_api_https: ExecuteApiHttps | None = None,
     ) -> None:
         self._artifacts = ArtifactStore(work_dir)
         self._endpoint_url = endpoint_url
+        self._execute_api_https = execute_api_https
         self._log_writer = log_writer
         self._python = worker_python()
         self._idle_seconds = idle_seconds
@@ -412,6 +414,7 @@ class LambdaRuntime:
             code_dir=code_dir,
             opt_dir=opt_dir,
             endpoint_url=self._endpoint_url,
+            execute_api_https=self._execute_api_https,
         )
         worker.start(paths)
 

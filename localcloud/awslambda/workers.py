@@ -43,6 +43,14 @@ FAKE_CREDENTIALS = {
 
 
 @dataclass(frozen=True)
+class ExecuteApiHttps:
+    """API Gateway's HTTPS address for workers (localcloud.apigateway.https_endpoint)."""
+
+    address: str  # host:port of the loopback listener
+    ca_bundle: Path  # the public roots plus the local certificate authority
+
+
+@dataclass(frozen=True)
 class LaunchPaths:
     """Where a worker's interpreter, runtime, code and layers are on this machine."""
 
@@ -51,6 +59,7 @@ class LaunchPaths:
     code_dir: Path
     opt_dir: Path | None
     endpoint_url: str
+    execute_api_https: ExecuteApiHttps | None = None
 
 
 def worker_environment(
@@ -87,6 +96,13 @@ def worker_environment(
         "_AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1",
         "_AWS_XRAY_DAEMON_PORT": "2000",
     }
+    if paths.execute_api_https is not None:
+        # execute-api host names reach the local cloud over HTTPS (the worker's
+        # sitecustomize resolves them); a function's own CA bundle settings still win.
+        bundle = str(paths.execute_api_https.ca_bundle)
+        env["LOCALCLOUD_EXECUTE_API_HTTPS"] = paths.execute_api_https.address
+        env["SSL_CERT_FILE"] = bundle
+        env["REQUESTS_CA_BUNDLE"] = bundle
     # The function's own variables may not override what the runtime depends on.
     env.update(config.environment)
     env.update(FAKE_CREDENTIALS)
