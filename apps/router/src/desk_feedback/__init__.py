@@ -1,0 +1,1 @@
+"""The feedback task: files customer feedback the router sends it."""

@@ -1,0 +1,1 @@
+"""The incidents task: opens incidents the router sends it."""

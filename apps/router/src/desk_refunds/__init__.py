@@ -1,0 +1,1 @@
+"""The refunds task: records refund requests the router sends it."""

@@ -1,0 +1,1 @@
+"""The ticket router: one asynchronous entry that sends each ticket to exactly one task."""

@@ -1,0 +1,1 @@
+"""The support desk's ticket contract, shared by the router and the three task functions."""
