@@ -11,7 +11,8 @@ Other parts of the local cloud invoke functions with :func:`invoke_function` (or
 ``get_runtime().invoke(...)``), which takes moto's function object; an ``Event`` invoke is
 handed to ``get_runtime().async_dispatcher``: Lambda's internal queue with its retries,
 dead-letter queues and destinations (:mod:`.async_invoke`, :mod:`.destinations`). SNS
-delivers to Lambda subscriptions through that queue (:mod:`.sns`). Every invocation
+delivers to Lambda subscriptions through that queue (:mod:`.sns`), and so do CloudWatch Logs
+subscription filters (:mod:`.logs`). Every invocation
 consults the fault switch (:mod:`.faults`, admin API ``/_localcloud/faults``).
 
 Settings from the environment: ``MOTO_LAMBDA_CONCURRENCY_QUOTA`` (the account's concurrency
@@ -99,7 +100,7 @@ def _execute_api_https(settings: CloudSettings) -> ExecuteApiHttps | None:
 
 def install(settings: CloudSettings) -> Callable[[], None]:
     """Run Lambda functions of this process's moto on local workers; returns the stop hook."""
-    from localcloud.awslambda import destinations, patch, sns
+    from localcloud.awslambda import destinations, logs, patch, sns
     from localcloud.awslambda.async_invoke import AsyncInvoker
     from localcloud.awslambda.faults import FAULTS
 
@@ -121,6 +122,7 @@ def install(settings: CloudSettings) -> Callable[[], None]:
     patch.apply(get_runtime)
     destinations.apply()
     sns.apply()
+    logs.apply()
 
     def shutdown() -> None:
         with _runtimes_lock:

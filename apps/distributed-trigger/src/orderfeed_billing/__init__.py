@@ -1,0 +1,1 @@
+"""Billing, a subscriber service: placed and refunded orders -> charges and refunds."""

@@ -1,0 +1,1 @@
+"""Shipping, a subscriber service: placed and cancelled orders -> shipments to prepare."""

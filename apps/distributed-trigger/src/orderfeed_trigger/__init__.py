@@ -1,0 +1,1 @@
+"""The trigger: order-service audit log lines -> domain events on the service's SNS topic."""
