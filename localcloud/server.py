@@ -103,6 +103,7 @@ class LocalCloud:
         from localcloud.dynamodb import install as install_dynamodb
         from localcloud.elasticache import install as install_elasticache
         from localcloud.firehose import install as install_firehose
+        from localcloud.logs import install as install_logs
         from localcloud.sqs import install as install_sqs
 
         self._shutdown_hooks.append(event_sources.install(self.settings))
@@ -112,6 +113,7 @@ class LocalCloud:
         self._shutdown_hooks.append(install_firehose(self.settings))
         cloudformation.install(self.settings)
         install_sqs(self.settings)
+        install_logs(self.settings)
         install_dynamodb(self.settings)
         # HTTP APIs (v2) and REST APIs share the execute-api URL; the API id tells them apart.
         execute_api = ExecuteApiDispatch(

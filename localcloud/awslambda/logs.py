@@ -15,7 +15,8 @@ retries, ``DeadLetterConfig`` and on-failure destination apply. Replaced here:
 asynchronous queue (``InvocationType=Event``). A function that does not exist is logged
 and dropped, as Logs drops deliveries it cannot make.
 
-Not reproduced: moto ignores the filter's ``FilterPattern`` (every event is delivered).
+Only the events the filter's ``FilterPattern`` matches are delivered
+(:mod:`localcloud.logs.filter_patterns`; moto itself ignores the pattern).
 """
 
 from __future__ import annotations
