@@ -105,6 +105,7 @@ class LocalCloud:
         from localcloud.firehose import install as install_firehose
         from localcloud.logs import install as install_logs
         from localcloud.sqs import install as install_sqs
+        from localcloud.stepfunctions import install as install_stepfunctions
 
         self._shutdown_hooks.append(event_sources.install(self.settings))
         self._shutdown_hooks.append(awslambda.install(self.settings))
@@ -115,6 +116,7 @@ class LocalCloud:
         install_sqs(self.settings)
         install_logs(self.settings)
         install_dynamodb(self.settings)
+        install_stepfunctions(self.settings)
         # HTTP APIs (v2) and REST APIs share the execute-api URL; the API id tells them apart.
         execute_api = ExecuteApiDispatch(
             apigateway.ExecuteApiApp(self.settings), HttpApiApp(self.settings)
