@@ -1,0 +1,1 @@
+"""The aggregator: gathers every task's partial result into the job's final result."""

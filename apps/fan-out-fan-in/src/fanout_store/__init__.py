@@ -1,0 +1,1 @@
+"""The jobs table, shared by the API, the workers and the aggregator (see ``jobs``)."""
