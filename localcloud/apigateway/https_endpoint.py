@@ -107,8 +107,12 @@ def tls_files(tls_dir: Path) -> TlsFiles:
     )
 
 
-def ensure_tls_files(tls_dir: Path, extra_regions: Iterable[str] = ()) -> TlsFiles:
-    """The authority and certificate under ``tls_dir``, made now if missing or incomplete."""
+def ensure_tls_files(
+    tls_dir: Path, extra_regions: Iterable[str] = (), *, now: datetime.datetime | None = None
+) -> TlsFiles:
+    """The authority and certificate under ``tls_dir``, made now if missing, incomplete or
+    close to expiry (``now``: the current time, for tests)."""
+    now = now or datetime.datetime.now(datetime.UTC)
     files = tls_files(tls_dir)
     names = host_names([*REGIONS, *extra_regions])
     covered = tls_dir / "host-names.json"
@@ -116,22 +120,33 @@ def ensure_tls_files(tls_dir: Path, extra_regions: Iterable[str] = ()) -> TlsFil
         all(path.is_file() for path in (files.ca_bundle, files.certificate, files.private_key))
         and covered.is_file()
         and set(names) <= set(json.loads(covered.read_text()))
+        and _valid_for_a_while(files.certificate, now)
     ):
         return files
     tls_dir.mkdir(parents=True, exist_ok=True)
-    _write_certificates(files, names)
+    _write_certificates(files, names, now)
     covered.write_text(json.dumps(names))
     return files
 
 
-def _write_certificates(files: TlsFiles, names: list[str]) -> None:
+def _valid_for_a_while(certificate: Path, now: datetime.datetime, days: int = 30) -> bool:
+    """Whether a kept certificate stays valid for ``days`` more (else it is made again)."""
+    from cryptography import x509
+
+    try:
+        expires = x509.load_pem_x509_certificate(certificate.read_bytes()).not_valid_after_utc
+    except ValueError:
+        return False
+    return expires - now > datetime.timedelta(days=days)
+
+
+def _write_certificates(files: TlsFiles, names: list[str], now: datetime.datetime) -> None:
     import certifi
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-    now = datetime.datetime.now(datetime.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localcloud local authority")])
     ca_certificate = (

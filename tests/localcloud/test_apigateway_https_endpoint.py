@@ -11,6 +11,7 @@ CA bundle the worker gets, nothing switched off.
 from __future__ import annotations
 
 import contextlib
+import datetime
 import json
 import socket
 import ssl
@@ -209,3 +210,12 @@ def _verifies(context: ssl.SSLContext, certificate: Path) -> bool:
     finally:
         thread.join(timeout=5)
         listener.close()
+
+
+def test_a_kept_certificate_close_to_expiry_is_made_again(tmp_path: Path) -> None:
+    made = datetime.datetime.now(datetime.UTC)
+    before = ensure_tls_files(tmp_path, now=made).certificate.read_bytes()
+
+    assert ensure_tls_files(tmp_path, now=made).certificate.read_bytes() == before
+    later = made + datetime.timedelta(days=380)  # under 30 days of its 397 left
+    assert ensure_tls_files(tmp_path, now=later).certificate.read_bytes() != before
