@@ -1,9 +1,9 @@
 """What the figures measured on the local cloud share: the child process, clients, statistics.
 
-The local cloud runs in a child process, as the test harness starts it (``python -m
-localcloud serve --port 0`` with a temporary state dir), and is stopped (terminate, wait)
-when the figures are done or fail. Percentiles interpolate linearly between the two nearest
-samples (``statistics.quantiles``, inclusive method).
+The local cloud runs in a child process, as the test harness starts it
+(:class:`localcloud.process.LocalCloudProcess` with a temporary state dir), and is stopped
+(terminate, wait) when the figures are done or fail. Percentiles interpolate linearly
+between the two nearest samples (``statistics.quantiles``, inclusive method).
 """
 
 from __future__ import annotations
@@ -13,8 +13,6 @@ import io
 import json
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -22,6 +20,8 @@ import zipfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+from localcloud.process import LocalCloudProcess
 
 REPO = Path(__file__).resolve().parents[1]
 REGION = "us-east-1"
@@ -43,61 +43,6 @@ _TRUST_POLICY = json.dumps(
 
 
 # -- the local cloud in a child process ------------------------------------------------------
-
-
-class LocalCloudProcess:
-    """``python -m localcloud serve`` in a child process, as ``stack_testing`` runs it."""
-
-    def __init__(self, state_dir: Path) -> None:
-        self.state_dir = state_dir
-        self.log_file = state_dir / "localcloud.log"
-        self.process: subprocess.Popen[bytes] | None = None
-        self.endpoint_url = ""
-
-    def start(self, timeout: float = 60.0) -> str:
-        ready_file = self.state_dir / "ready.json"
-        with self.log_file.open("wb") as log:  # the child keeps its own descriptor
-            self.process = subprocess.Popen(
-                [
-                    *(sys.executable, "-m", "localcloud", "serve", "--port", "0"),
-                    *("--state-dir", str(self.state_dir), "--ready-file", str(ready_file)),
-                ],
-                cwd=REPO,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + timeout
-        while True:
-            if self.process.poll() is not None:
-                raise RuntimeError(
-                    f"the local cloud exited with {self.process.returncode}:\n{self.log_tail()}"
-                )
-            with contextlib.suppress(OSError, ValueError):  # absent, or written half-way
-                self.endpoint_url = str(json.loads(ready_file.read_text())["endpoint_url"])
-                return self.endpoint_url
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"the local cloud was not ready within {timeout:.0f}s")
-            time.sleep(0.05)
-
-    def stop(self, timeout: float = 30.0) -> None:
-        """Terminate the child (it stops its Lambda workers on SIGTERM) and wait for it."""
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-
-    def log_tail(self, lines: int = 40) -> str:
-        """The end of the child's log, without werkzeug's line per HTTP request."""
-        try:
-            text = self.log_file.read_text(errors="replace")
-        except OSError:
-            return ""
-        kept = [line for line in text.splitlines() if " INFO werkzeug: " not in line]
-        return "\n".join(kept[-lines:])
 
 
 @contextlib.contextmanager

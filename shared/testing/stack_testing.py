@@ -19,9 +19,7 @@ Fixtures: ``stack`` (:class:`Stack`), ``unique_id``. Helper: :func:`wait_for`.
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
-import subprocess
 import sys
 import time
 import tomllib
@@ -205,50 +203,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 # --- the local cloud for a session ---------------------------------------------------------
 
 
-class _LocalCloudProcess:
-    """A local cloud in a child process, so moto's global state never mixes with unit tests."""
-
-    def __init__(self, state_dir: Path) -> None:
-        self.state_dir = state_dir
-        self.process: subprocess.Popen[bytes] | None = None
-        self.endpoint_url = ""
-
-    def start(self, timeout: float = 60.0) -> str:
-        ready_file = self.state_dir / "ready.json"
-        log_file = (self.state_dir / "localcloud.log").open("wb")
-        self.process = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "localcloud", "serve", "--port", "0"),
-                *("--state-dir", str(self.state_dir), "--ready-file", str(ready_file)),
-            ],
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + timeout
-        while not ready_file.exists():
-            if self.process.poll() is not None:
-                raise RuntimeError(
-                    f"the local cloud exited with {self.process.returncode}; "
-                    f"see {self.state_dir / 'localcloud.log'}"
-                )
-            if time.monotonic() > deadline:
-                self.stop()
-                raise TimeoutError(f"the local cloud was not ready within {timeout:.0f}s")
-            time.sleep(0.05)
-        self.endpoint_url = json.loads(ready_file.read_text())["endpoint_url"]
-        return self.endpoint_url
-
-    def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-
-
 @pytest.fixture(scope="session")
 def local_cloud_endpoint(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
@@ -264,7 +218,9 @@ def local_cloud_endpoint(
             "serverless-microservice-patterns monorepo): test a deployed stack with "
             "--target aws [--stack-name NAME]"
         )
-    cloud = _LocalCloudProcess(tmp_path_factory.mktemp("localcloud"))
+    from localcloud.process import LocalCloudProcess
+
+    cloud = LocalCloudProcess(tmp_path_factory.mktemp("localcloud"))
     try:
         yield cloud.start()
     finally:

@@ -24,6 +24,7 @@ if str(REPO_ROOT) not in sys.path:
 from bench import __main__ as bench_main  # noqa: E402
 from bench import _localcloud, async_figures, localcloud_figures  # noqa: E402
 from bench.report import Figure, render_table, write_json  # noqa: E402
+from localcloud.process import LocalCloudProcess  # noqa: E402
 
 JSON_KEYS = {"name", "value", "unit", "target", "met"}
 
@@ -99,7 +100,7 @@ def test_percentiles_interpolate_between_the_nearest_samples() -> None:
 
 
 def test_the_local_cloud_is_stopped_even_when_a_figure_fails() -> None:
-    started: list[_localcloud.LocalCloudProcess] = []
+    started: list[LocalCloudProcess] = []
 
     def failing_figure() -> None:
         with _localcloud.local_cloud() as cloud:

@@ -13,7 +13,9 @@ import time
 from pathlib import Path
 
 import pytest
-from stack_testing import _LocalCloudProcess, wait_for
+from stack_testing import wait_for
+
+from localcloud.process import LocalCloudProcess
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 APPS = sorted(p.parent.name for p in (REPO_ROOT / "apps").glob("*/template.yaml"))
@@ -85,7 +87,7 @@ def test_make_up_serves_the_app_and_its_example_request_works(app: str, tmp_path
 def test_sam_deploy_to_the_local_cloud_then_the_integration_tests_pass(
     app: str, tmp_path: Path
 ) -> None:
-    cloud = _LocalCloudProcess(tmp_path)
+    cloud = LocalCloudProcess(tmp_path)
     endpoint = cloud.start()
     port = endpoint.rsplit(":", 1)[1]
     try:

@@ -24,7 +24,9 @@ import pytest
 from botocore.exceptions import ClientError
 from common_layer.failures import dlq_envelope
 from moto import mock_aws
-from stack_testing import _LocalCloudProcess, wait_for
+from stack_testing import wait_for
+
+from localcloud.process import LocalCloudProcess
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TOOL = REPO_ROOT / "tools" / "redrive.py"
@@ -362,7 +364,7 @@ def handler(event, context):
 
 @pytest.fixture(scope="module")
 def local_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    cloud = _LocalCloudProcess(tmp_path_factory.mktemp("redrive-cloud"))
+    cloud = LocalCloudProcess(tmp_path_factory.mktemp("redrive-cloud"))
     try:
         yield cloud.start()
     finally:
