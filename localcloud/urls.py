@@ -6,9 +6,9 @@ import re
 
 from localcloud.settings import EXECUTE_API_PREFIX
 
-_EXECUTE_API_URL = re.compile(
-    r"https://(?P<api_id>[a-z0-9]+)\.execute-api\.[a-z0-9-]+\.amazonaws\.com(?P<rest>/[^\s'\"]*)?"
-)
+# The host name of a REST or HTTP API's default endpoint.
+EXECUTE_API_HOST = r"(?P<api_id>[a-z0-9]+)\.execute-api\.(?P<region>[a-z0-9-]+)\.amazonaws\.com"
+_EXECUTE_API_URL = re.compile(rf"https://{EXECUTE_API_HOST}(?P<rest>/[^\s'\"]*)?")
 
 
 def local_execute_api_url(text: str, endpoint_url: str) -> str:

@@ -38,6 +38,7 @@ from typing import Any
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from localcloud.settings import EXECUTE_API_PREFIX
+from localcloud.urls import EXECUTE_API_HOST as EXECUTE_API_HOST_PATTERN
 
 log = logging.getLogger("localcloud.apigateway")
 
@@ -79,9 +80,7 @@ REGIONS = (
     "us-west-1",
     "us-west-2",
 )
-EXECUTE_API_HOST = re.compile(
-    r"^(?P<api_id>[a-z0-9]+)\.execute-api\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?::443)?$"
-)
+EXECUTE_API_HOST = re.compile(rf"^{EXECUTE_API_HOST_PATTERN}(?::443)?$")
 ADDRESS_ENV = "LOCALCLOUD_EXECUTE_API_HTTPS"
 
 

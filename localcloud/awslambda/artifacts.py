@@ -29,6 +29,7 @@ from importlib import metadata
 from pathlib import Path
 
 from localcloud.awslambda.model import ArtifactRef
+from localcloud.urls import EXECUTE_API_HOST
 
 # What the Lambda Python runtime provides besides the standard library: its runtime client,
 # and the AWS SDK for Python (layers must not need to ship it).
@@ -66,9 +67,7 @@ if _execute_api:
     import socket
 
     _listener_host, _, _listener_port = _execute_api.rpartition(":")
-    _execute_api_host = re.compile(
-        r"^[a-z0-9]+\\.execute-api\\.[a-z0-9-]+\\.amazonaws\\.com\\.?$", re.IGNORECASE
-    )
+    _execute_api_host = re.compile(r"^@EXECUTE_API_HOST@\\.?$", re.IGNORECASE)
     _resolve = socket.getaddrinfo
 
     def _getaddrinfo(host, port, family=0, type=0, proto=0, flags=0):
@@ -80,7 +79,7 @@ if _execute_api:
         return _resolve(host, port, family, type, proto, flags)
 
     socket.getaddrinfo = _getaddrinfo
-'''
+'''.replace("@EXECUTE_API_HOST@", EXECUTE_API_HOST)
 
 
 def worker_python() -> Path:
